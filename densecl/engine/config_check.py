@@ -1,0 +1,38 @@
+"""Reject configs written for another MM stack before a Runner is built."""
+
+# Top-level keys of MMSegmentation 0.x / mmcv 1.x configs, which mmengine's
+# Runner would silently ignore, and what replaces each of them in mmseg 1.x.
+LEGACY_KEYS = {
+    'runner': 'train_cfg=dict(type=IterBasedTrainLoop, max_iters=...)',
+    'lr_config': 'param_scheduler',
+    'optimizer_config': 'optim_wrapper',
+    'checkpoint_config': 'default_hooks.checkpoint',
+    'log_config': 'default_hooks.logger',
+    'evaluation': 'val_cfg, val_evaluator and train_cfg.val_interval',
+    'workflow': 'train_cfg / val_cfg',
+    'data': 'train_dataloader / val_dataloader / test_dataloader',
+    'dist_params': 'env_cfg.dist_cfg',
+}
+
+REQUIRED_KEYS = ('model', 'default_scope', 'custom_imports')
+
+
+def check_config(cfg):
+    """Raise ``ValueError`` naming the key when ``cfg`` is not a densecl
+    MMSegmentation 1.x config."""
+    for key, replacement in LEGACY_KEYS.items():
+        if key in cfg:
+            raise ValueError(
+                f'config key {key!r} belongs to MMSegmentation 0.x / mmcv 1.x '
+                f'and would be ignored by mmengine; use {replacement} instead')
+    for key in REQUIRED_KEYS:
+        if key not in cfg:
+            raise ValueError(f'config key {key!r} is missing; inherit '
+                             "configs/_base_/default_runtime.py")
+    if cfg.default_scope != 'mmseg':
+        raise ValueError(f"config key 'default_scope' is "
+                         f"{cfg.default_scope!r}; densecl needs 'mmseg'")
+    imports = cfg.custom_imports.get('imports', [])
+    if 'densecl' not in imports:
+        raise ValueError("config key 'custom_imports' must import 'densecl' "
+                         'so that its datasets and models are registered')

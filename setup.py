@@ -1,0 +1,31 @@
+"""densecl: dense and pixel-level contrastive learning on MMSegmentation 1.x.
+
+The OpenMMLab stacks share import names, so install_requires names neither;
+pick one with an extra: ``pip install -e '.[onedl,dev]'`` (maintained onedl-*
+packages) or ``.[upstream,dev]`` (mmcv 2.1.0 must be built first with
+``--no-build-isolation``; ``make test-upstream`` does it).
+"""
+from setuptools import find_packages, setup
+
+TORCH = 'torch==2.13.0'  # a bare `torch` pulls a multi-GB CUDA build on CPU
+
+setup(
+    name='densecl',
+    version='0.1.0',
+    description='Dense and pixel-level contrastive learning for semantic '
+    'segmentation on MMSegmentation 1.x, with fused similarity kernels',
+    packages=find_packages(include=['densecl', 'densecl.*']),
+    python_requires='>=3.10',
+    install_requires=['numpy>=2', 'opencv-python', 'Pillow'],
+    extras_require={
+        'onedl': [
+            TORCH, 'onedl-mmengine==0.10.12', 'onedl-mmcv==2.3.6',
+            'onedl-mmsegmentation==1.4.2', 'ftfy', 'regex'
+        ],
+        'upstream': [
+            TORCH, 'mmengine==0.10.7', 'mmcv==2.1.0',
+            'mmsegmentation==1.2.2', 'ftfy', 'regex'
+        ],
+        'dev': ['pytest', 'triton==3.9.0'],
+    },
+)
