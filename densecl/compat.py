@@ -56,16 +56,28 @@ def detect_stack():
 def mmengine_checkpoint_globals():
     """The non-tensor types found in checkpoints written by mmengine's Runner.
 
-    The message hub stores :class:`HistoryBuffer` objects holding numpy arrays
-    and numpy scalars; everything else is made of dicts, lists, tuples,
+    The message hub stores :class:`HistoryBuffer` objects holding numpy arrays,
+    numpy scalars and their statistics methods; everything else is made of dicts, lists, tuples,
     strings, numbers and tensors, which ``weights_only`` allows already.
     """
     from mmengine.logging import HistoryBuffer
     dtype_types = {type(np.dtype(t)) for t in np.sctypeDict.values()}
     return [
         HistoryBuffer, np.ndarray, np.dtype, np._core.multiarray._reconstruct,
-        np._core.multiarray.scalar, *sorted(dtype_types, key=str)
+        np._core.multiarray.scalar, *sorted(dtype_types, key=str),
+        (_history_buffer_statistic, 'builtins.getattr')
     ]
+
+
+def _history_buffer_statistic(owner, name):
+    """The one ``getattr`` a checkpoint may use: HistoryBuffer pickles its
+    statistics methods (``min``, ``mean``...) as ``getattr(HistoryBuffer, name)``.
+    """
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'getattr({owner!r}, {name!r}) is not part of an mmengine checkpoint')
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
