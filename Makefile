@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 UPSTREAM_VENV := .venv-upstream
 DATA := data/toyscenes
-QUICKSTART_CONFIG := configs/quickstart/fcn_r18-d8_1k_toyscenes-128x128.py
+QUICKSTART_CONFIG := configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py
 QUICKSTART_DIR := work_dirs/quickstart
 
 .PHONY: quickstart test test-upstream data

@@ -74,7 +74,8 @@ def _history_buffer_statistic(owner, name):
     statistics methods (``min``, ``mean``...) as ``getattr(HistoryBuffer, name)``.
     """
     from mmengine.logging import HistoryBuffer
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    if owner is HistoryBuffer and not name.startswith('_') and callable(
+            vars(HistoryBuffer).get(name)):
         return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'getattr({owner!r}, {name!r}) is not part of an mmengine checkpoint')

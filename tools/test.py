@@ -52,6 +52,7 @@ def enable_visualization(cfg, args):
         hook['wait_time'] = args.wait_time
     if args.show_dir:
         cfg.visualizer['save_dir'] = args.show_dir
+        hook['interval'] = 1  # mmseg 1.2.2 draws only every `interval` iters
 
 
 def main():

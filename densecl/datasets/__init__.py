@@ -1,0 +1,4 @@
+from .synthetic import generate
+from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
+
+__all__ = ['generate', 'ToyScenesDataset', 'ToyScenesOoDDataset']

@@ -1,16 +1,25 @@
 # Quickstart: FCN on ResNet-18 V1c trained from scratch on toyscenes for 1k
-# iterations; about 6 minutes on a 2-core CPU (`make quickstart`).
+# iterations (`make quickstart`, about 6 minutes of training on a 2-core CPU).
+# Output stride 16 instead of 8: dilated 3x3 convolutions are slow on CPUs.
 _base_ = [
     '../_base_/models/fcn_r18-d8.py', '../_base_/datasets/toyscenes.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_2k.py'
 ]
 num_classes = 8
+crop_size = (128, 128)
 model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(dilations=(1, 1, 1, 2), strides=(1, 2, 2, 1)),
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
 param_scheduler = [
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=1000,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=1000,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=1000, val_interval=1000)
 default_hooks = dict(

@@ -1,0 +1,274 @@
+"""Fused masked log-sum-exp of scaled similarities, ``lse_i = log sum_j exp(q_i.k_j / T)``.
+
+The (N, M) similarity matrix is never materialised: the forward kernel streams
+column tiles of ``k`` past a row tile of ``q`` kept in registers and keeps an
+online (running max, running sum) pair per row, FlashAttention style (Dao et
+al. 2022). The backward recomputes the similarities from the saved per-row
+LSE. ``dq`` and ``dk`` come from two kernels, one parallel over row blocks and
+one over column blocks, so every output element is written by exactly one
+program (no atomics, deterministic). When ``q is k`` (self-contrast) a single
+row-parallel kernel adds both contributions, which halves the backward matmuls.
+
+Everything is computed in base 2 (``exp2``/``log2``) with the factor
+``log2(e) / T`` folded into one multiply of the fp32 similarity tile.
+"""
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+INTERPRET = os.environ.get('TRITON_INTERPRET') == '1'
+MAX_BLOCK_D = 256
+_LOG2E = 1.4426950408889634
+_LN2 = 0.6931471805599453
+
+
+def autotune_configs(gpu, interpret):
+    """Triton configs from ``(block_a, block_b, warps, stages)`` tuples.
+
+    The interpreter gets exactly one config: benchmarking several configs needs
+    a GPU.
+    """
+    rows = [interpret] if INTERPRET else gpu
+    return [
+        triton.Config({'BLOCK_M': bm, 'BLOCK_N': bn}, num_warps=w, num_stages=s)
+        for bm, bn, w, s in rows
+    ]
+
+
+def dot_precision(dtype):
+    """fp32/fp64 inputs get exact products (no silent TF32); 16-bit ones use tensor cores."""
+    return 'ieee' if dtype in (torch.float32, torch.float64) else 'tf32'
+
+
+_LSE_CONFIGS = autotune_configs(
+    gpu=[(128, 64, 4, 3), (128, 128, 8, 2), (128, 64, 8, 3), (64, 64, 4, 3),
+         (64, 128, 4, 2)],
+    interpret=(32, 32, 1, 1))
+_LSE_KEY = ['BLOCK_D', 'HAS_MASK', 'EXCLUDE_SELF']
+
+
+@triton.jit
+def _col_bias(KMASK, offs_n, M, HAS_MASK: tl.constexpr):
+    """0 for usable columns (in range and selected by k_mask), -inf otherwise."""
+    ok = offs_n < M
+    if HAS_MASK:
+        ok = ok & (tl.load(KMASK + offs_n, mask=ok, other=0) != 0)
+    return tl.where(ok, 0.0, float('-inf'))
+
+
+@triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY)
+@triton.jit
+def _lse_fwd_kernel(Q, K, KMASK, LSE, N, M, D, scale,
+                    HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
+                    BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
+                    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """One program per BLOCK_M rows: online max/sum over all column tiles of k."""
+    start_m = tl.program_id(0) * BLOCK_M
+    offs_m = start_m + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    d_ok = offs_d < D
+    q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
+                mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+    m_i = tl.full([BLOCK_M], float('-inf'), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    for start_n in range(0, M, BLOCK_N):
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
+                    mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+        # s in base-2 units: log2(e) * q.k / T, masked columns at -inf.
+        s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
+        s = s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :]
+        if EXCLUDE_SELF:
+            if (start_n < start_m + BLOCK_M) & (start_n + BLOCK_N > start_m):
+                s = tl.where(offs_m[:, None] == offs_n[None, :], float('-inf'), s)
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        # A row that has seen only masked columns keeps m = -inf; shift by 0
+        # instead so that exp2 never sees (-inf) - (-inf).
+        m_safe = tl.where(m_new == float('-inf'), 0.0, m_new)
+        p = tl.exp2(s - m_safe[:, None])
+        l_i = l_i * tl.exp2(m_i - m_safe) + tl.sum(p, 1)
+        m_i = m_new
+    nonempty = l_i > 0.0
+    lse = (m_i + tl.log2(tl.where(nonempty, l_i, 1.0))) * 0.6931471805599453
+    lse = tl.where(nonempty, lse, float('-inf'))
+    tl.store(LSE + offs_m, lse, mask=offs_m < N)
+
+
+@triton.jit
+def _row_stats(LSE, G, offs, N, grad_scale):
+    """Per-row (lse in base 2, g / T); rows out of range or empty give P = 0.
+
+    An empty row's lse is -inf; it is replaced by +inf so that
+    exp2(s - lse) = 0 for every column instead of NaN.
+    """
+    ok = offs < N
+    lse = tl.load(LSE + offs, mask=ok, other=float('-inf'))
+    lse2 = tl.where(lse == float('-inf'), float('inf'), lse * 1.4426950408889634)
+    gs = tl.load(G + offs, mask=ok, other=0.0) * grad_scale
+    return lse2, gs
+
+
+@triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY + ['SELF'])
+@triton.jit
+def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
+                       HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
+                       SELF: tl.constexpr,
+                       BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
+                       BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """dq_i = sum_j g_i P_ij k_j / T, row-parallel.
+
+    With SELF (q is k, so N == M) it also adds the column term
+    sum_j g_j P_ji q_j / T, using s_ji = s_ij and the mask of column i.
+    """
+    start_m = tl.program_id(0) * BLOCK_M
+    offs_m = start_m + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    d_ok = offs_d < D
+    q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
+                mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+    lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
+    if SELF:
+        bias_i = _col_bias(KMASK, offs_m, M, HAS_MASK)
+    acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
+    for start_n in range(0, M, BLOCK_N):
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
+                    mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+        s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
+        p = tl.exp2(s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :] - lse2_i[:, None])
+        ds = p * gs_i[:, None]
+        if SELF:
+            lse2_j, gs_j = _row_stats(LSE, G, offs_n, N, grad_scale)
+            p_t = tl.exp2(s + bias_i[:, None] - lse2_j[None, :])
+            ds += p_t * gs_j[None, :]
+        if EXCLUDE_SELF:
+            if (start_n < start_m + BLOCK_M) & (start_n + BLOCK_N > start_m):
+                ds = tl.where(offs_m[:, None] == offs_n[None, :], 0.0, ds)
+        acc += tl.dot(ds.to(k.dtype), k, input_precision=DOT_PREC)
+    tl.store(DQ + offs_m[:, None] * D + offs_d[None, :], acc,
+             mask=(offs_m[:, None] < N) & d_ok[None, :])
+
+
+@triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY)
+@triton.jit
+def _lse_bwd_dk_kernel(Q, K, KMASK, LSE, G, DK, N, M, D, scale, grad_scale,
+                       HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
+                       BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
+                       BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """dk_j = sum_i g_i P_ij q_i / T, column-parallel.
+
+    BLOCK_N here is the size of this program's column tile and BLOCK_M the
+    streamed row tile; the similarity tile is built transposed, (cols, rows),
+    so that no register tile needs transposing before the second dot.
+    """
+    start_n = tl.program_id(0) * BLOCK_N
+    offs_n = start_n + tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, BLOCK_D)
+    d_ok = offs_d < D
+    k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
+                mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+    bias_n = _col_bias(KMASK, offs_n, M, HAS_MASK)
+    acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
+    for start_m in range(0, N, BLOCK_M):
+        offs_m = start_m + tl.arange(0, BLOCK_M)
+        q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
+                    mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+        lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
+        s_t = tl.dot(k, tl.trans(q), input_precision=DOT_PREC) * scale
+        ds_t = tl.exp2(s_t + bias_n[:, None] - lse2_i[None, :]) * gs_i[None, :]
+        if EXCLUDE_SELF:
+            if (start_m < start_n + BLOCK_N) & (start_m + BLOCK_M > start_n):
+                ds_t = tl.where(offs_n[:, None] == offs_m[None, :], 0.0, ds_t)
+        acc += tl.dot(ds_t.to(q.dtype), q, input_precision=DOT_PREC)
+    tl.store(DK + offs_n[:, None] * D + offs_d[None, :], acc,
+             mask=(offs_n[:, None] < M) & d_ok[None, :])
+
+
+def _block_d(D):
+    block_d = max(16, triton.next_power_of_2(D))
+    if block_d > MAX_BLOCK_D:
+        raise ValueError(f'triton logsumexp supports feature dims up to {MAX_BLOCK_D}, got {D}')
+    return block_d
+
+
+class _LogSumExp(torch.autograd.Function):
+    """Autograd wrapper: saves (q, k, k_mask, lse) and recomputes P in backward."""
+
+    @staticmethod
+    def forward(ctx, q, k, temperature, exclude_self, k_mask):
+        self_contrast = q is k
+        dtype = torch.promote_types(q.dtype, k.dtype)
+        q_c = q.to(dtype).contiguous()
+        k_c = q_c if self_contrast else k.to(dtype).contiguous()
+        N, D = q_c.shape
+        M = k_c.shape[0]
+        km = None
+        if k_mask is not None:
+            km = k_mask.reshape(-1).to(device=q.device, dtype=torch.bool).contiguous().view(torch.uint8)
+        lse = torch.empty(N, device=q.device, dtype=torch.float32)
+        if N > 0:
+            if M == 0:
+                lse.fill_(float('-inf'))
+            else:
+                grid = lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)  # noqa: E731
+                _lse_fwd_kernel[grid](
+                    q_c, k_c, km if km is not None else q_c, lse, N, M, D,
+                    _LOG2E / float(temperature),
+                    HAS_MASK=km is not None, EXCLUDE_SELF=bool(exclude_self),
+                    BLOCK_D=_block_d(D), DOT_PREC=dot_precision(dtype))
+        ctx.save_for_backward(q_c, k_c, km, lse)
+        ctx.temperature = float(temperature)
+        ctx.exclude_self = bool(exclude_self)
+        ctx.self_contrast = self_contrast
+        ctx.dtypes = (q.dtype, k.dtype)
+        return lse
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_lse):
+        q, k, km, lse = ctx.saved_tensors
+        N, D = q.shape
+        M = k.shape[0]
+        need_q, need_k = ctx.needs_input_grad[:2]
+        g = grad_lse.to(torch.float32).contiguous()
+        args = dict(HAS_MASK=km is not None, EXCLUDE_SELF=ctx.exclude_self,
+                    BLOCK_D=_block_d(D), DOT_PREC=dot_precision(q.dtype))
+        km_arg = km if km is not None else q
+        scale, grad_scale = _LOG2E / ctx.temperature, 1.0 / ctx.temperature
+        dq = dk = None
+        if ctx.self_contrast:
+            if need_q:
+                dq = torch.zeros(N, D, device=q.device, dtype=torch.float32)
+                if N > 0:
+                    _lse_bwd_dq_kernel[lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)](
+                        q, q, km_arg, lse, g, dq, N, N, D, scale, grad_scale,
+                        SELF=True, **args)
+                dq = dq.to(ctx.dtypes[0])
+            # The whole gradient went to the first input; autograd adds nothing for k.
+            return dq, None, None, None, None
+        if need_q:
+            dq = torch.zeros(N, D, device=q.device, dtype=torch.float32)
+            if N > 0 and M > 0:
+                _lse_bwd_dq_kernel[lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)](
+                    q, k, km_arg, lse, g, dq, N, M, D, scale, grad_scale,
+                    SELF=False, **args)
+            dq = dq.to(ctx.dtypes[0])
+        if need_k:
+            dk = torch.zeros(M, D, device=k.device, dtype=torch.float32)
+            if N > 0 and M > 0:
+                _lse_bwd_dk_kernel[lambda meta: (triton.cdiv(M, meta['BLOCK_N']),)](
+                    q, k, km_arg, lse, g, dk, N, M, D, scale, grad_scale, **args)
+            dk = dk.to(ctx.dtypes[1])
+        return dq, dk, None, None, None
+
+
+def logsumexp(q, k, temperature, exclude_self=False, k_mask=None):
+    """Masked ``log sum_j exp(q_i . k_j / temperature)`` per row of ``q``, as (N,) float32.
+
+    ``k_mask`` (M,) bool selects usable columns; ``exclude_self`` drops j == i.
+    Rows with no usable column give -inf and a zero gradient. Passing the same
+    tensor as ``q`` and ``k`` returns the summed gradient through ``q``.
+    """
+    return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask)

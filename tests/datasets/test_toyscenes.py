@@ -1,0 +1,81 @@
+import cv2
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS
+
+from densecl.datasets import generate
+from densecl.datasets.synthetic import CLASSES, PALETTE
+
+PIPELINE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+COUNTS = dict(
+    train=4,
+    val=1,
+    unlabeled=1,
+    target_train=2,
+    target_val=1,
+    ood_val=2,
+    outliers=1)
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    init_default_scope('mmseg')
+    path = tmp_path_factory.mktemp('toyscenes')
+    generate(str(path), seed=0, size=64, counts=COUNTS)
+    return str(path)
+
+
+def build(root, split='train', **kwargs):
+    cfg = dict(
+        type='ToyScenesDataset',
+        data_root=root,
+        data_prefix=dict(
+            img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
+        pipeline=PIPELINE)
+    cfg.update(kwargs)
+    return DATASETS.build(cfg)
+
+
+@pytest.mark.parametrize('split', ['train', 'target_train'])
+def test_load_through_pipeline(root, split):
+    dataset = build(root, split)
+    assert len(dataset) == COUNTS[split]
+    assert dataset.metainfo['classes'] == CLASSES
+    assert dataset.metainfo['palette'] == PALETTE
+    sample = dataset[0]
+    assert sample['inputs'].shape == (3, 64, 64)
+    seg = sample['data_samples'].gt_sem_seg.data
+    assert seg.shape == (1, 64, 64)
+    assert set(seg.unique().tolist()) <= set(range(len(CLASSES)))
+
+
+def test_label_fraction_ann_file(root):
+    dataset = build(root, ann_file='splits/train_1-2.txt')
+    assert len(dataset) == 2
+
+
+def test_ood_dataset_carries_anomaly_path(root):
+    dataset = DATASETS.build(
+        dict(type='ToyScenesOoDDataset', data_root=root, pipeline=PIPELINE))
+    assert len(dataset) == COUNTS['ood_val']
+    info = dataset.get_data_info(0)
+    assert info['anomaly_path'].endswith(
+        'anomaly_dir/ood_val/ood_val_00000.png')
+    mask = cv2.imread(info['anomaly_path'], cv2.IMREAD_UNCHANGED)
+    seg = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
+    assert mask.any()
+    np.testing.assert_array_equal(mask == 1, seg == 255)
+
+
+def test_missing_folder_names_command(tmp_path):
+    init_default_scope('mmseg')
+    root = str(tmp_path / 'nowhere')
+    with pytest.raises(FileNotFoundError) as err:
+        build(root)
+    assert f'{root}/img_dir/train' in str(err.value)
+    assert f'python tools/make_synthetic.py --out {root}' in str(err.value)

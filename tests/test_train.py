@@ -1,0 +1,161 @@
+"""Few-iteration train / resume / test runs of the quickstart config."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from densecl.datasets.synthetic import generate
+from densecl.engine import check_config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
+
+# A narrow ResNet-18 and small heads so that a few iterations take seconds.
+TINY = {
+    'model.backbone.stem_channels': 16,
+    'model.backbone.base_channels': 8,
+    'model.decode_head.in_channels': 64,
+    'model.decode_head.channels': 16,
+    'model.decode_head.dropout_ratio': 0,
+    'model.auxiliary_head.in_channels': 32,
+    'model.auxiliary_head.channels': 8,
+    'model.auxiliary_head.dropout_ratio': 0,
+    'train_dataloader.batch_size': 2,
+    'default_hooks.logger.interval': 1,
+}
+for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    TINY[f'{loader}.num_workers'] = 0
+    TINY[f'{loader}.persistent_workers'] = False
+
+
+def cli_options(options):
+    return [f'{key}={value}' for key, value in options.items()]
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toyscenes')
+    generate(str(root), seed=0, size=64,
+             counts=dict(train=6, val=2, unlabeled=0, target_train=0,
+                         target_val=0, ood_val=0, outliers=0))
+    return str(root)
+
+
+def data_options(data_root):
+    return {f'{loader}.dataset.data_root': data_root
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')}
+
+
+def run_tool(*args):
+    result = subprocess.run([sys.executable, *args], cwd=ROOT,
+                            capture_output=True, text=True)
+    return result
+
+
+def tiny_config(data_root, work_dir, max_iters):
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({**TINY, **data_options(data_root)})
+    # no random augmentation, so an interrupted run can match a straight one
+    cfg.train_dataloader.dataset.pipeline = cfg.test_pipeline
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = 100
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 3
+    cfg.work_dir = work_dir
+    check_config(cfg)
+    return cfg
+
+
+def test_resume_loses_nothing(data_root, tmp_path):
+    straight = Runner.from_cfg(tiny_config(data_root, str(tmp_path / 'a'), 4))
+    straight.train()
+
+    interrupted = tiny_config(data_root, str(tmp_path / 'b'), 2)
+    Runner.from_cfg(interrupted).train()
+    checkpoint = torch.load(tmp_path / 'b' / 'iter_2.pth', weights_only=False)
+    resumed_cfg = tiny_config(data_root, str(tmp_path / 'b'), 4)
+    resumed_cfg.resume = True
+    resumed = Runner.from_cfg(resumed_cfg)
+    resumed.train()
+
+    assert resumed.iter == straight.iter == 4
+    saved = checkpoint['optimizer']['state']
+    assert saved, 'the checkpoint must carry SGD momentum buffers'
+    for name, param in straight.model.state_dict().items():
+        torch.testing.assert_close(
+            resumed.model.state_dict()[name], param, msg=name)
+    for index, state in straight.optim_wrapper.optimizer.state_dict()[
+            'state'].items():
+        torch.testing.assert_close(
+            resumed.optim_wrapper.optimizer.state_dict()['state'][index]
+            ['momentum_buffer'], state['momentum_buffer'])
+
+
+def test_train_then_test_cli(data_root, tmp_path):
+    work_dir = str(tmp_path / 'cli')
+    options = cli_options({
+        **TINY, **data_options(data_root), 'train_cfg.max_iters': 2,
+        'train_cfg.val_interval': 2, 'default_hooks.checkpoint.interval': 2
+    })
+    train = run_tool('tools/train.py', CONFIG, '--work-dir', work_dir,
+                     '--cfg-options', *options)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+    show_dir = str(tmp_path / 'show')
+    test = run_tool('tools/test.py', CONFIG, osp.join(work_dir, 'iter_2.pth'),
+                    '--work-dir', work_dir, '--show-dir', show_dir,
+                    '--cfg-options', *options)
+    assert test.returncode == 0, test.stderr[-3000:]
+    assert 'mIoU' in test.stdout + test.stderr
+    painted = subprocess.run(['find', show_dir, '-name', '*.png'],
+                             capture_output=True, text=True).stdout.split()
+    assert len(painted) == 2
+
+
+def test_mmseg_own_train_tool_trains_our_config(data_root, tmp_path):
+    import mmseg
+    tool = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
+    if not osp.isfile(tool):
+        pytest.skip('this mmseg distribution ships no tools/train.py')
+    work_dir = str(tmp_path / 'mmseg_tool')
+    options = cli_options({
+        **TINY, **data_options(data_root), 'train_cfg.max_iters': 2,
+        'train_cfg.val_interval': 100, 'default_hooks.checkpoint.interval': 2
+    })
+    result = run_tool(tool, CONFIG, '--work-dir', work_dir, '--cfg-options',
+                      *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+
+
+def test_unknown_model_key_fails_before_training(data_root, tmp_path):
+    result = run_tool('tools/train.py', CONFIG, '--work-dir',
+                      str(tmp_path / 'typo'), '--cfg-options',
+                      *cli_options({**TINY, **data_options(data_root)}),
+                      'model.decode_head.num_clases=8')
+    assert result.returncode != 0
+    assert 'num_clases' in result.stderr
+    assert 'Iter(train)' not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize('key', ['lr_config', 'runner', 'evaluation'])
+def test_mmseg0x_config_is_rejected_by_key(key):
+    cfg = Config.fromfile(CONFIG)
+    cfg[key] = dict(policy='poly')
+    with pytest.raises(ValueError, match=key):
+        check_config(cfg)
+
+
+def test_missing_data_folder_names_folder_and_command(tmp_path):
+    missing = str(tmp_path / 'nowhere')
+    result = run_tool('tools/train.py', CONFIG, '--work-dir',
+                      str(tmp_path / 'w'), '--cfg-options',
+                      *cli_options({**TINY, **data_options(missing)}))
+    assert result.returncode != 0
+    assert missing in result.stderr
+    assert 'tools/make_synthetic.py' in result.stderr
