@@ -1,0 +1,187 @@
+"""Tiled PyTorch implementation of the two primitives (the CPU path).
+
+Both primitives are sums over an (N, M) similarity matrix that is never
+materialised: rows and columns are visited in tiles of ``ROW_TILE`` x
+``COL_TILE``, so the extra memory is one tile plus O(N) row statistics.
+
+``logsumexp`` keeps a running (max, sum) pair per row, FlashAttention style
+(Dao et al. 2022), which stays finite for large-norm, unnormalised inputs.
+Only the inputs and the per-row result are saved; the backward recomputes each
+tile's probabilities ``exp(s - lse)`` and accumulates ``dq`` and ``dk``.
+``propagation`` accumulates the output tile by tile and its backward
+recomputes the weights. Arithmetic is fp32, or fp64 for fp64 inputs (so that
+``torch.autograd.gradcheck`` applies).
+
+The tile sizes are read at call time; tests lower them to exercise many tiles
+and ragged edges.
+"""
+import torch
+from torch.autograd.function import once_differentiable
+
+ROW_TILE = 1024
+COL_TILE = 2048
+
+
+def _acc_dtype(*tensors):
+    """float64 if any input is float64, else float32 (half inputs are upcast)."""
+    return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+
+
+def _tiles(n, size):
+    """``(start, stop)`` pairs covering ``range(n)`` in steps of ``size``."""
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _tile_logits(q_tile, k_tile, scale, bias, row0, col0, exclude_self):
+    """``q . k * scale`` for one tile, with disallowed columns at -inf.
+
+    ``bias`` is the tile's slice of the column bias (0 or -inf from ``k_mask``);
+    with ``exclude_self`` the entries where global row == global column are
+    disallowed, i.e. the tile's diagonal at offset ``row0 - col0``.
+    """
+    s = (q_tile @ k_tile.t()).mul_(scale)
+    if bias is not None:
+        s.add_(bias)
+    if exclude_self:
+        s.diagonal(row0 - col0).fill_(float('-inf'))
+    return s
+
+
+def _column_bias(k_mask, dtype):
+    """(M,) 0 where ``k_mask`` is True and -inf elsewhere; None without a mask."""
+    if k_mask is None:
+        return None
+    return torch.zeros(k_mask.shape, dtype=dtype, device=k_mask.device).masked_fill_(
+        ~k_mask, float('-inf'))
+
+
+class _LogSumExp(torch.autograd.Function):
+    """Online-softmax forward; backward recomputes probabilities from the saved LSE."""
+
+    @staticmethod
+    def forward(ctx, q, k, temperature, exclude_self, k_mask):
+        dtype = _acc_dtype(q, k)
+        scale = 1.0 / temperature
+        bias = _column_bias(k_mask, dtype)
+        lse = torch.empty(q.shape[0], dtype=dtype, device=q.device)
+        for r0, r1 in _tiles(q.shape[0], ROW_TILE):
+            q_tile = q[r0:r1].to(dtype)
+            run_max = torch.full((r1 - r0,), float('-inf'), dtype=dtype, device=q.device)
+            run_sum = torch.zeros_like(run_max)
+            for c0, c1 in _tiles(k.shape[0], COL_TILE):
+                s = _tile_logits(q_tile, k[c0:c1].to(dtype), scale,
+                                 None if bias is None else bias[c0:c1], r0, c0, exclude_self)
+                new_max = torch.maximum(run_max, s.amax(1))
+                # A row that has only seen disallowed columns keeps max = -inf;
+                # shifting it by 0 avoids (-inf) - (-inf).
+                shift = new_max.masked_fill(new_max == float('-inf'), 0.)
+                run_sum = run_sum * (run_max - shift).exp() + \
+                    s.sub_(shift[:, None]).exp_().sum(1)
+                run_max = new_max
+            # Empty rows: -inf + log(0) = -inf.
+            lse[r0:r1] = run_max + run_sum.log()
+        ctx.save_for_backward(q, k, k_mask, lse)
+        ctx.temperature = temperature
+        ctx.exclude_self = exclude_self
+        return lse
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_lse):
+        q, k, k_mask, lse = ctx.saved_tensors
+        need_q, need_k = ctx.needs_input_grad[:2]
+        dtype = lse.dtype
+        scale = 1.0 / ctx.temperature
+        bias = _column_bias(k_mask, dtype)
+        empty = lse == float('-inf')
+        # exp(s - inf) = 0 for every column of an empty row, and its upstream
+        # gradient is dropped, so the row's gradient is exactly 0.
+        lse = lse.masked_fill(empty, float('inf'))
+        # d lse_i / d s_ij = P_ij and d s_ij / d q_i = k_j / T: fold g_i / T per row.
+        row_grad = (grad_lse.to(dtype) * scale).masked_fill_(empty, 0.)
+        dq = torch.zeros(q.shape, dtype=dtype, device=q.device) if need_q else None
+        dk = torch.zeros(k.shape, dtype=dtype, device=k.device) if need_k else None
+        for r0, r1 in _tiles(q.shape[0], ROW_TILE):
+            q_tile = q[r0:r1].to(dtype)
+            for c0, c1 in _tiles(k.shape[0], COL_TILE):
+                k_tile = k[c0:c1].to(dtype)
+                s = _tile_logits(q_tile, k_tile, scale,
+                                 None if bias is None else bias[c0:c1], r0, c0,
+                                 ctx.exclude_self)
+                ds = s.sub_(lse[r0:r1, None]).exp_().mul_(row_grad[r0:r1, None])
+                if need_q:
+                    dq[r0:r1].addmm_(ds, k_tile)
+                if need_k:
+                    dk[c0:c1].addmm_(ds.t(), q_tile)
+        return (None if dq is None else dq.to(q.dtype),
+                None if dk is None else dk.to(k.dtype), None, None, None)
+
+
+class _Propagation(torch.autograd.Function):
+    """Tiled ``relu(x x^T)^gamma @ value``; backward recomputes the weights per tile."""
+
+    @staticmethod
+    def forward(ctx, x, value, gamma):
+        dtype = _acc_dtype(x, value)
+        batch, length = x.shape[:2]
+        y = torch.zeros(batch, length, value.shape[2], dtype=dtype, device=x.device)
+        for b in range(batch):
+            for r0, r1 in _tiles(length, ROW_TILE):
+                x_rows = x[b, r0:r1].to(dtype)
+                for c0, c1 in _tiles(length, COL_TILE):
+                    weights = (x_rows @ x[b, c0:c1].to(dtype).t()).clamp_min_(0).pow_(gamma)
+                    y[b, r0:r1].addmm_(weights, value[b, c0:c1].to(dtype))
+        ctx.save_for_backward(x, value)
+        ctx.gamma = gamma
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y):
+        x, value = ctx.saved_tensors
+        need_x, need_value = ctx.needs_input_grad[:2]
+        gamma = ctx.gamma
+        dtype = _acc_dtype(x, value)
+        batch, length = x.shape[:2]
+        dx = torch.zeros(x.shape, dtype=dtype, device=x.device) if need_x else None
+        dv = torch.zeros(value.shape, dtype=dtype, device=x.device) if need_value else None
+        for b in range(batch):
+            for r0, r1 in _tiles(length, ROW_TILE):
+                x_rows = x[b, r0:r1].to(dtype)
+                dy_rows = grad_y[b, r0:r1].to(dtype)
+                for c0, c1 in _tiles(length, COL_TILE):
+                    x_cols = x[b, c0:c1].to(dtype)
+                    s = x_rows @ x_cols.t()
+                    positive = s.clamp_min(0)
+                    if need_value:
+                        dv[b, c0:c1].addmm_(positive.pow(gamma).t(), dy_rows)
+                    if need_x:
+                        # d max(s, 0)^gamma / ds = gamma s^(gamma - 1) for s > 0, else 0
+                        # (the where also discards 0^(gamma - 1) = inf for gamma < 1).
+                        dweight = torch.where(s > 0, gamma * positive.pow_(gamma - 1), 0.)
+                        ds = (dy_rows @ value[b, c0:c1].to(dtype).t()).mul_(dweight)
+                        # s_ij = x_i . x_j depends on both the row and the column pixel.
+                        dx[b, r0:r1].addmm_(ds, x_cols)
+                        dx[b, c0:c1].addmm_(ds.t(), x_rows)
+        return (None if dx is None else dx.to(x.dtype),
+                None if dv is None else dv.to(value.dtype), None)
+
+
+def logsumexp(q, k, temperature, exclude_self, k_mask):
+    """``out_i = log sum_j exp(q_i . k_j / temperature)`` over the allowed columns, tiled.
+
+    Columns are allowed where ``k_mask`` (M,) is True and, with
+    ``exclude_self``, where j != i. Returns (N,) fp32 (fp64 for fp64 inputs);
+    rows with no allowed column give -inf and a zero gradient. Passing ``q``
+    as ``k`` adds both gradients up in ``q``.
+    """
+    return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask)
+
+
+def propagation(x, value, gamma):
+    """PixPro pixel propagation ``y_i = sum_j max(x_i . x_j, 0)^gamma value_j``, tiled.
+
+    ``x`` (B, L, D) must already be L2-normalised; ``value`` is (B, L, E).
+    No normalisation by the weight sum (Xie et al. 2021).
+    """
+    return _Propagation.apply(x, value, gamma)

@@ -1,0 +1,130 @@
+"""Naive dense formulas for the contrastive primitives and losses: the test oracle.
+
+Every function here materialises the full (N, M) similarity matrix and writes
+the loss the textbook way, with boolean masks over that matrix. Nothing is
+shared with the fused paths (``chunked``, ``triton``) or with the way
+``densecl.ops`` composes the losses from the two primitives, so comparing
+against this module checks both the kernels and the algebra built on them.
+Memory is O(N x M): use it on small inputs only.
+
+Arguments are assumed valid; ``densecl.ops`` checks them.
+"""
+import torch
+import torch.nn.functional as F
+
+
+def _acc_dtype(*tensors):
+    """float64 if any input is float64, else float32 (half inputs are upcast)."""
+    return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+
+
+def _reduce(loss, counted, reduction):
+    """'none' keeps (N,); 'sum' adds; 'mean' averages over ``counted`` rows (0 if none)."""
+    if reduction == 'none':
+        return loss
+    if reduction == 'sum':
+        return loss.sum()
+    return loss.sum() / counted.sum().clamp_min(1)
+
+
+def logsumexp(q, k, temperature, exclude_self, k_mask):
+    """``out_i = log sum_j exp(q_i . k_j / temperature)`` over the allowed columns.
+
+    Columns are allowed where ``k_mask`` (M,) is True and, with
+    ``exclude_self``, where j != i. Rows with no allowed column give -inf and
+    a zero gradient.
+    """
+    dtype = _acc_dtype(q, k)
+    logits = q.to(dtype) @ k.to(dtype).t() / temperature
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    if k_mask is not None:
+        allowed &= k_mask[None, :]
+    if exclude_self:
+        allowed &= ~torch.eye(*logits.shape, dtype=torch.bool, device=logits.device)
+    empty = ~allowed.any(1, keepdim=True)
+    # Empty rows would be logsumexp(-inf, ...) whose gradient is NaN: give them
+    # zeros instead and overwrite their value below.
+    logits = logits.masked_fill(~allowed, float('-inf')).masked_fill(empty, 0.)
+    return torch.logsumexp(logits, 1).masked_fill(empty[:, 0], float('-inf'))
+
+
+def propagation(x, value, gamma):
+    """PixPro pixel propagation ``y_i = sum_j max(x_i . x_j, 0)^gamma value_j`` (Xie et al. 2021).
+
+    ``x`` (B, L, D) is already L2-normalised, ``value`` is (B, L, E).
+    """
+    dtype = _acc_dtype(x, value)
+    x = x.to(dtype)
+    # relu's backward is a mask, so the weight's derivative at s <= 0 is
+    # exactly 0 even for gamma < 1, where pow alone would give inf there.
+    weights = torch.relu(x @ x.transpose(1, 2)).pow(gamma)
+    return weights @ value.to(dtype)
+
+
+def supcon_loss(z, labels, temperature, ignore_index, extra, extra_labels, reduction):
+    """Supervised contrastive loss L_out (Khosla et al. 2020) over all pixels of ``z``.
+
+    Anchor i: positives are same-label rows except i (and same-label rows of
+    ``extra``); the denominator runs over every valid row except i plus every
+    valid row of ``extra``. Anchors without a positive contribute 0; rows
+    labelled ``ignore_index`` are neither anchors nor contrast entries.
+    """
+    dtype = _acc_dtype(z) if extra is None else _acc_dtype(z, extra)
+    n = z.shape[0]
+    contrast, contrast_labels = z, labels
+    if extra is not None:
+        contrast = torch.cat([z, extra])
+        contrast_labels = torch.cat([labels, extra_labels])
+    logits = z.to(dtype) @ contrast.to(dtype).t() / temperature
+    not_self = torch.ones_like(logits, dtype=torch.bool)
+    not_self[:, :n] = ~torch.eye(n, dtype=torch.bool, device=z.device)
+    valid_row = labels != ignore_index
+    in_denominator = not_self & (contrast_labels != ignore_index)[None, :] & valid_row[:, None]
+    positive = in_denominator & (labels[:, None] == contrast_labels[None, :])
+    has_pos = positive.any(1)
+    # Rows without positives are dropped; zero logits keep their
+    # logsumexp finite so that no inf * 0 reaches the gradient.
+    denominator = torch.logsumexp(
+        logits.masked_fill(~in_denominator, float('-inf')).masked_fill(~has_pos[:, None], 0.),
+        1, keepdim=True)
+    log_prob = logits - denominator
+    mean_log_prob_pos = (log_prob * positive).sum(1) / positive.sum(1).clamp_min(1)
+    loss = -mean_log_prob_pos * has_pos
+    return _reduce(loss, has_pos, reduction)
+
+
+def info_nce(q, k_pos, negatives, temperature, reduction):
+    """InfoNCE in the queue form of MoCo (He et al. 2020) and DenseCL (Wang et al. 2021).
+
+    Row i is classified among ``[k_pos_i, negatives_0, ..., negatives_{Q-1}]``.
+    """
+    dtype = _acc_dtype(q, k_pos, negatives)
+    q = q.to(dtype)
+    logits = torch.cat([(q * k_pos.to(dtype)).sum(1, keepdim=True),
+                        q @ negatives.to(dtype).t()], 1) / temperature
+    target = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
+    loss = F.cross_entropy(logits, target, reduction='none')
+    return _reduce(loss, torch.ones_like(target, dtype=torch.bool), reduction)
+
+
+def prototype_logits(f, mu, temperature, var=None):
+    """Logits ``f . mu_k / t`` plus SePiCo's variance term (Xie et al. 2023).
+
+    With ``var`` (K, D), ``sum_d f_d^2 var_kd / (2 t^2)`` is added: the Jensen
+    upper bound of ``log E_z exp(f . z / t)`` for ``z ~ N(mu_k, diag(var_k))``.
+    Written as an explicit (N, K, D) broadcast.
+    """
+    dtype = _acc_dtype(f, mu) if var is None else _acc_dtype(f, mu, var)
+    f = f.to(dtype)[:, None, :]
+    logits = (f * mu.to(dtype)[None]).sum(-1) / temperature
+    if var is not None:
+        logits = logits + (f * f * var.to(dtype)[None]).sum(-1) / (2 * temperature ** 2)
+    return logits
+
+
+def prototype_cross_entropy(f, mu, labels, temperature, var, ignore_index, reduction):
+    """Cross-entropy of :func:`prototype_logits` against ``labels``; ignored rows give 0."""
+    logits = prototype_logits(f, mu, temperature, var)
+    valid = labels != ignore_index
+    loss = F.cross_entropy(logits, labels.masked_fill(~valid, 0).long(), reduction='none')
+    return _reduce(loss * valid, valid, reduction)
