@@ -8,7 +8,6 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from densecl.datasets.synthetic import generate
 from densecl.engine import check_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -37,12 +36,8 @@ def cli_options(options):
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('toyscenes')
-    generate(str(root), seed=0, size=64,
-             counts=dict(train=6, val=2, unlabeled=0, target_train=0,
-                         target_val=0, ood_val=0, outliers=0))
-    return str(root)
+def data_root(toyscenes_root):
+    return toyscenes_root
 
 
 def data_options(data_root):

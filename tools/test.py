@@ -1,13 +1,12 @@
 """Evaluate a checkpoint on a config's test set (mmseg's command line)."""
 import argparse
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe loading)
-from densecl.engine import check_config
+from densecl.engine import load_config
 
 
 def parse_args():
@@ -57,16 +56,8 @@ def enable_visualization(cfg, args):
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)

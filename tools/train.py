@@ -2,14 +2,13 @@
 import argparse
 import logging
 import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe resume)
-from densecl.engine import check_config
+from densecl.engine import load_config
 
 
 def parse_args():
@@ -54,16 +53,8 @@ def enable_amp(cfg):
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config(cfg)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir,
+                      args.launcher)
     if args.amp:
         enable_amp(cfg)
     cfg.resume = args.resume

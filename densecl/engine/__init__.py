@@ -1,3 +1,3 @@
-from .config_check import check_config
+from .config import check_config, load_config
 
-__all__ = ['check_config']
+__all__ = ['check_config', 'load_config']

@@ -4,7 +4,6 @@ import pytest
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-from densecl.datasets import generate
 from densecl.datasets.synthetic import CLASSES, PALETTE
 
 PIPELINE = [
@@ -12,22 +11,12 @@ PIPELINE = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs')
 ]
-COUNTS = dict(
-    train=4,
-    val=1,
-    unlabeled=1,
-    target_train=2,
-    target_val=1,
-    ood_val=2,
-    outliers=1)
 
 
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
+def root(toyscenes_root):
     init_default_scope('mmseg')
-    path = tmp_path_factory.mktemp('toyscenes')
-    generate(str(path), seed=0, size=64, counts=COUNTS)
-    return str(path)
+    return toyscenes_root
 
 
 def build(root, split='train', **kwargs):
@@ -42,9 +31,9 @@ def build(root, split='train', **kwargs):
 
 
 @pytest.mark.parametrize('split', ['train', 'target_train'])
-def test_load_through_pipeline(root, split):
+def test_load_through_pipeline(root, split, toyscenes_counts):
     dataset = build(root, split)
-    assert len(dataset) == COUNTS[split]
+    assert len(dataset) == toyscenes_counts[split]
     assert dataset.metainfo['classes'] == CLASSES
     assert dataset.metainfo['palette'] == PALETTE
     sample = dataset[0]
@@ -54,15 +43,15 @@ def test_load_through_pipeline(root, split):
     assert set(seg.unique().tolist()) <= set(range(len(CLASSES)))
 
 
-def test_label_fraction_ann_file(root):
+def test_label_fraction_ann_file(root, toyscenes_counts):
     dataset = build(root, ann_file='splits/train_1-2.txt')
-    assert len(dataset) == 2
+    assert len(dataset) == -(-toyscenes_counts['train'] // 2)  # ceil
 
 
-def test_ood_dataset_carries_anomaly_path(root):
+def test_ood_dataset_carries_anomaly_path(root, toyscenes_counts):
     dataset = DATASETS.build(
         dict(type='ToyScenesOoDDataset', data_root=root, pipeline=PIPELINE))
-    assert len(dataset) == COUNTS['ood_val']
+    assert len(dataset) == toyscenes_counts['ood_val']
     info = dataset.get_data_info(0)
     assert info['anomaly_path'].endswith(
         'anomaly_dir/ood_val/ood_val_00000.png')

@@ -1,4 +1,8 @@
-"""Reject configs written for another MM stack before a Runner is built."""
+"""Load a densecl config for the tools and reject ones written for another
+MM stack before a Runner is built."""
+import os.path as osp
+
+from mmengine.config import Config
 
 # Top-level keys of MMSegmentation 0.x / mmcv 1.x configs, which mmengine's
 # Runner would silently ignore, and what replaces each of them in mmseg 1.x.
@@ -36,3 +40,19 @@ def check_config(cfg):
     if 'densecl' not in imports:
         raise ValueError("config key 'custom_imports' must import 'densecl' "
                          'so that its datasets and models are registered')
+
+
+def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
+    """Read ``path``, apply command-line overrides, check it and set the
+    work_dir (command line > config > ``./work_dirs/<config name>``)."""
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_config(cfg)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(path))[0])
+    return cfg
