@@ -1,6 +1,8 @@
 # Quickstart: FCN on ResNet-18 V1c trained from scratch on toyscenes for 1k
-# iterations (`make quickstart`, about 6 minutes of training on a 2-core CPU).
+# iterations (`make quickstart`, about 7 minutes of training on a 2-core CPU).
 # Output stride 16 instead of 8: dilated 3x3 convolutions are slow on CPUs.
+# AdamW instead of SGD: from scratch in 1k iterations it reached 67.0 mIoU
+# where SGD (lr 0.01, momentum 0.9) reached 38.0.
 _base_ = [
     '../_base_/models/fcn_r18-d8.py', '../_base_/datasets/toyscenes.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_2k.py'
@@ -12,6 +14,8 @@ model = dict(
     backbone=dict(dilations=(1, 1, 1, 2), strides=(1, 2, 2, 1)),
     decode_head=dict(num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=0.001, weight_decay=0.01))
 param_scheduler = [
     dict(
         type='PolyLR',
