@@ -50,6 +50,13 @@ _LSE_KEY = ['BLOCK_D', 'HAS_MASK', 'EXCLUDE_SELF']
 
 
 @triton.jit
+def load_rows(PTR, offs, n, offs_d, D):
+    """The (rows, BLOCK_D) tile of a row-major (n, D) matrix, zero-padded."""
+    return tl.load(PTR + offs[:, None] * D + offs_d[None, :],
+                   mask=(offs[:, None] < n) & (offs_d[None, :] < D), other=0.0)
+
+
+@triton.jit
 def _col_bias(KMASK, offs_n, M, HAS_MASK: tl.constexpr):
     """0 for usable columns (in range and selected by k_mask), -inf otherwise."""
     ok = offs_n < M
@@ -68,15 +75,12 @@ def _lse_fwd_kernel(Q, K, KMASK, LSE, N, M, D, scale,
     start_m = tl.program_id(0) * BLOCK_M
     offs_m = start_m + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
-    d_ok = offs_d < D
-    q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
-                mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+    q = load_rows(Q, offs_m, N, offs_d, D)
     m_i = tl.full([BLOCK_M], float('-inf'), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     for start_n in range(0, M, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
-                    mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+        k = load_rows(K, offs_n, M, offs_d, D)
         # s in base-2 units: log2(e) * q.k / T, masked columns at -inf.
         s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
         s = s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :]
@@ -126,16 +130,14 @@ def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
     offs_m = start_m + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     d_ok = offs_d < D
-    q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
-                mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+    q = load_rows(Q, offs_m, N, offs_d, D)
     lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
     if SELF:
         bias_i = _col_bias(KMASK, offs_m, M, HAS_MASK)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start_n in range(0, M, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
-                    mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+        k = load_rows(K, offs_n, M, offs_d, D)
         s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
         p = tl.exp2(s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :] - lse2_i[:, None])
         ds = p * gs_i[:, None]
@@ -167,14 +169,12 @@ def _lse_bwd_dk_kernel(Q, K, KMASK, LSE, G, DK, N, M, D, scale, grad_scale,
     offs_n = start_n + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     d_ok = offs_d < D
-    k = tl.load(K + offs_n[:, None] * D + offs_d[None, :],
-                mask=(offs_n[:, None] < M) & d_ok[None, :], other=0.0)
+    k = load_rows(K, offs_n, M, offs_d, D)
     bias_n = _col_bias(KMASK, offs_n, M, HAS_MASK)
     acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     for start_m in range(0, N, BLOCK_M):
         offs_m = start_m + tl.arange(0, BLOCK_M)
-        q = tl.load(Q + offs_m[:, None] * D + offs_d[None, :],
-                    mask=(offs_m[:, None] < N) & d_ok[None, :], other=0.0)
+        q = load_rows(Q, offs_m, N, offs_d, D)
         lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
         s_t = tl.dot(k, tl.trans(q), input_precision=DOT_PREC) * scale
         ds_t = tl.exp2(s_t + bias_n[:, None] - lse2_i[None, :]) * gs_i[None, :]

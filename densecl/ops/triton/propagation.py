@@ -15,7 +15,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .logsumexp import MAX_BLOCK_D, autotune_configs, dot_precision
+from .logsumexp import MAX_BLOCK_D, autotune_configs, dot_precision, load_rows
 
 _PROP_CONFIGS = autotune_configs(
     gpu=[(64, 64, 4, 2), (64, 64, 4, 3), (64, 128, 8, 2), (128, 64, 8, 2),
@@ -66,8 +66,7 @@ def _prop_fwd_kernel(X, V, Y, L, D, E, gamma,
     offs_e = tl.arange(0, BLOCK_E)
     d_ok = offs_d < D
     e_ok = offs_e < E
-    x_i = tl.load(X + offs_m[:, None] * D + offs_d[None, :],
-                  mask=(offs_m[:, None] < L) & d_ok[None, :], other=0.0)
+    x_i = load_rows(X, offs_m, L, offs_d, D)
     acc = tl.zeros([BLOCK_M, BLOCK_E], tl.float32)
     for start_n in range(0, L, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
