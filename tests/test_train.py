@@ -80,15 +80,16 @@ def test_resume_loses_nothing(data_root, tmp_path):
 
     assert resumed.iter == straight.iter == 4
     saved = checkpoint['optimizer']['state']
-    assert saved, 'the checkpoint must carry SGD momentum buffers'
+    assert saved, 'the checkpoint must carry the optimizer state'
     for name, param in straight.model.state_dict().items():
         torch.testing.assert_close(
             resumed.model.state_dict()[name], param, msg=name)
-    for index, state in straight.optim_wrapper.optimizer.state_dict()[
-            'state'].items():
-        torch.testing.assert_close(
-            resumed.optim_wrapper.optimizer.state_dict()['state'][index]
-            ['momentum_buffer'], state['momentum_buffer'])
+    straight_state = straight.optim_wrapper.optimizer.state_dict()['state']
+    resumed_state = resumed.optim_wrapper.optimizer.state_dict()['state']
+    assert resumed_state.keys() == straight_state.keys()
+    for index, state in straight_state.items():
+        for key, value in state.items():  # AdamW: step, exp_avg, exp_avg_sq
+            torch.testing.assert_close(resumed_state[index][key], value)
 
 
 def test_train_then_test_cli(data_root, tmp_path):
