@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from . import chunked, reference
+from .precision import accumulation_dtype
 
 BACKENDS = ('auto', 'triton', 'torch', 'reference')
 REDUCTIONS = ('mean', 'sum', 'none')
@@ -75,11 +76,6 @@ def _primitives(backend):
     if backend == 'reference':
         return reference
     return importlib.import_module(f'{__name__}.triton')
-
-
-def _acc_dtype(dtype):
-    """float64 stays float64; everything else is computed in float32."""
-    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 # ------------------------------------------------------------- validation
@@ -228,7 +224,7 @@ def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_
         return reference.supcon_loss(z, labels, temperature, ignore_index, extra,
                                      extra_labels, reduction)
     primitives = _primitives(backend)
-    dtype = _acc_dtype(z.dtype)
+    dtype = accumulation_dtype(z)
 
     valid = labels != ignore_index
     pixels = z[valid]
@@ -294,7 +290,7 @@ def info_nce(q, k_pos, negatives, temperature=0.2, reduction='mean', backend='au
     backend = _resolve_backend(backend, q.device)
     if backend == 'reference':
         return reference.info_nce(q, k_pos, negatives, temperature, reduction)
-    dtype = _acc_dtype(q.dtype)
+    dtype = accumulation_dtype(q)
     pos = (q.to(dtype) * k_pos.to(dtype)).sum(1) / temperature
     lse_neg = _primitives(backend).logsumexp(q, negatives, temperature, False, None)
     loss = torch.logaddexp(pos, lse_neg.to(dtype)) - pos
@@ -370,7 +366,7 @@ def prototype_logits(f, mu, temperature, var=None):
     """
     _check_prototypes(f, mu, var)
     temperature = _check_positive('temperature', temperature)
-    dtype = _acc_dtype(f.dtype)
+    dtype = accumulation_dtype(f)
     f = f.to(dtype)
     logits = f @ mu.to(dtype).t() / temperature
     if var is not None:
@@ -406,7 +402,7 @@ def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=2
     if backend == 'reference':
         return reference.prototype_cross_entropy(f, mu, labels, temperature, var,
                                                  ignore_index, reduction)
-    dtype = _acc_dtype(f.dtype)
+    dtype = accumulation_dtype(f)
     valid = labels != ignore_index
     queries, keys = f[valid].to(dtype), mu.to(dtype)
     if var is not None:

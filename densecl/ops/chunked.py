@@ -18,13 +18,10 @@ and ragged edges.
 import torch
 from torch.autograd.function import once_differentiable
 
+from .precision import accumulation_dtype
+
 ROW_TILE = 1024
 COL_TILE = 2048
-
-
-def _acc_dtype(*tensors):
-    """float64 if any input is float64, else float32 (half inputs are upcast)."""
-    return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
 
 
 def _tiles(n, size):
@@ -60,7 +57,7 @@ class _LogSumExp(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, temperature, exclude_self, k_mask):
-        dtype = _acc_dtype(q, k)
+        dtype = accumulation_dtype(q, k)
         scale = 1.0 / temperature
         bias = _column_bias(k_mask, dtype)
         lse = torch.empty(q.shape[0], dtype=dtype, device=q.device)
@@ -122,7 +119,7 @@ class _Propagation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, value, gamma):
-        dtype = _acc_dtype(x, value)
+        dtype = accumulation_dtype(x, value)
         batch, length = x.shape[:2]
         y = torch.zeros(batch, length, value.shape[2], dtype=dtype, device=x.device)
         for b in range(batch):
@@ -141,7 +138,7 @@ class _Propagation(torch.autograd.Function):
         x, value = ctx.saved_tensors
         need_x, need_value = ctx.needs_input_grad[:2]
         gamma = ctx.gamma
-        dtype = _acc_dtype(x, value)
+        dtype = accumulation_dtype(x, value)
         batch, length = x.shape[:2]
         dx = torch.zeros(x.shape, dtype=dtype, device=x.device) if need_x else None
         dv = torch.zeros(value.shape, dtype=dtype, device=x.device) if need_value else None

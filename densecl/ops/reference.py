@@ -12,10 +12,7 @@ Arguments are assumed valid; ``densecl.ops`` checks them.
 import torch
 import torch.nn.functional as F
 
-
-def _acc_dtype(*tensors):
-    """float64 if any input is float64, else float32 (half inputs are upcast)."""
-    return torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+from .precision import accumulation_dtype
 
 
 def _reduce(loss, counted, reduction):
@@ -34,7 +31,7 @@ def logsumexp(q, k, temperature, exclude_self, k_mask):
     ``exclude_self``, where j != i. Rows with no allowed column give -inf and
     a zero gradient.
     """
-    dtype = _acc_dtype(q, k)
+    dtype = accumulation_dtype(q, k)
     logits = q.to(dtype) @ k.to(dtype).t() / temperature
     allowed = torch.ones_like(logits, dtype=torch.bool)
     if k_mask is not None:
@@ -53,7 +50,7 @@ def propagation(x, value, gamma):
 
     ``x`` (B, L, D) is already L2-normalised, ``value`` is (B, L, E).
     """
-    dtype = _acc_dtype(x, value)
+    dtype = accumulation_dtype(x, value)
     x = x.to(dtype)
     # relu's backward is a mask, so the weight's derivative at s <= 0 is
     # exactly 0 even for gamma < 1, where pow alone would give inf there.
@@ -69,7 +66,7 @@ def supcon_loss(z, labels, temperature, ignore_index, extra, extra_labels, reduc
     valid row of ``extra``. Anchors without a positive contribute 0; rows
     labelled ``ignore_index`` are neither anchors nor contrast entries.
     """
-    dtype = _acc_dtype(z) if extra is None else _acc_dtype(z, extra)
+    dtype = accumulation_dtype(z) if extra is None else accumulation_dtype(z, extra)
     n = z.shape[0]
     contrast, contrast_labels = z, labels
     if extra is not None:
@@ -98,7 +95,7 @@ def info_nce(q, k_pos, negatives, temperature, reduction):
 
     Row i is classified among ``[k_pos_i, negatives_0, ..., negatives_{Q-1}]``.
     """
-    dtype = _acc_dtype(q, k_pos, negatives)
+    dtype = accumulation_dtype(q, k_pos, negatives)
     q = q.to(dtype)
     logits = torch.cat([(q * k_pos.to(dtype)).sum(1, keepdim=True),
                         q @ negatives.to(dtype).t()], 1) / temperature
@@ -114,7 +111,7 @@ def prototype_logits(f, mu, temperature, var=None):
     upper bound of ``log E_z exp(f . z / t)`` for ``z ~ N(mu_k, diag(var_k))``.
     Written as an explicit (N, K, D) broadcast.
     """
-    dtype = _acc_dtype(f, mu) if var is None else _acc_dtype(f, mu, var)
+    dtype = accumulation_dtype(f, mu) if var is None else accumulation_dtype(f, mu, var)
     f = f.to(dtype)[:, None, :]
     logits = (f * mu.to(dtype)[None]).sum(-1) / temperature
     if var is not None:
