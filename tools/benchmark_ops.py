@@ -53,7 +53,7 @@ import torch
 
 OPS = ('supcon_loss', 'pixel_logsumexp', 'info_nce', 'pixel_propagation',
        'prototype_cross_entropy')
-BACKENDS = ('reference', 'torch', 'triton', 'flex')
+BACKENDS = ('reference', 'tiled', 'triton', 'flex')
 FLEX_OPS = ('supcon_loss', 'pixel_logsumexp')
 CPU_SIZES = (2048, 4096, 8192, 16384, 32768, 65536)
 CUDA_SIZES = CPU_SIZES + (131072, )
@@ -185,7 +185,7 @@ def build_case(op, backend, n, d, device, dtype, seed=0):
         x = tensor(w['B'], w['L'], d)
         value = tensor(w['B'], w['L'], w['E'], unit=False)
         return [x, value], lambda: ops.pixel_propagation(
-            x, 2.0, value, backend=backend)
+            x, value, gamma=2.0, backend=backend)
     if op == 'prototype_cross_entropy':
         f, mu = tensor(n, d), tensor(w['K'], d)
         var = (0.5 + torch.rand(w['K'], d, generator=gen)).to(device, dtype)
@@ -452,7 +452,7 @@ def main(argv=None):
                  f'(torch {torch.__version__}, '
                  f'built with CUDA {torch.version.cuda}); use --device cpu')
     backends = args.backends or (list(BACKENDS) if cuda else
-                                 ['reference', 'torch'])
+                                 ['reference', 'tiled'])
     if not cuda and 'flex' in backends:
         sys.exit('error: the flex backend needs --device cuda '
                  '(FlexAttention has no CPU backward)')

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import densecl.ops as ops
-from densecl.ops import chunked, reference
+from densecl.ops import dispatch, reference, tiled
 
 
 def randn(*shape, seed=0, dtype=torch.float32):
@@ -49,14 +49,14 @@ INVALID = [
     (lambda: ops.info_nce(Q, Q, K.to('meta')), 'negatives'),
     (lambda: ops.info_nce(Q, Q, K, temperature=-1), 'temperature'),
     (lambda: ops.info_nce(Q, Q, K, reduction=None), 'reduction'),
-    (lambda: ops.pixel_propagation(X, 2.0, V[:1]), 'value'),
-    (lambda: ops.pixel_propagation(X, 2.0, V[:, :5]), 'value'),
-    (lambda: ops.pixel_propagation(X, 2.0, V.double()), 'value'),
-    (lambda: ops.pixel_propagation(X, 2.0, randn(2, 3, 2, 3)), 'value'),
-    (lambda: ops.pixel_propagation(randn(2, 8, 2, 3), 2.0, randn(2, 3, 3, 2)), 'value'),
-    (lambda: ops.pixel_propagation(X[0], 2.0, V[0]), 'x'),
-    (lambda: ops.pixel_propagation(X, 0, V), 'gamma'),
-    (lambda: ops.pixel_propagation(X, -2.0, V), 'gamma'),
+    (lambda: ops.pixel_propagation(X, gamma=2.0, value=V[:1]), 'value'),
+    (lambda: ops.pixel_propagation(X, gamma=2.0, value=V[:, :5]), 'value'),
+    (lambda: ops.pixel_propagation(X, gamma=2.0, value=V.double()), 'value'),
+    (lambda: ops.pixel_propagation(X, gamma=2.0, value=randn(2, 3, 2, 3)), 'value'),
+    (lambda: ops.pixel_propagation(randn(2, 8, 2, 3), gamma=2.0, value=randn(2, 3, 3, 2)), 'value'),
+    (lambda: ops.pixel_propagation(X[0], gamma=2.0, value=V[0]), 'x'),
+    (lambda: ops.pixel_propagation(X, gamma=0, value=V), 'gamma'),
+    (lambda: ops.pixel_propagation(X, gamma=-2.0, value=V), 'gamma'),
     (lambda: ops.prototype_logits(Q, randn(3, 4), 0.1), 'mu'),
     (lambda: ops.prototype_logits(Q, MU, 0.1, var=VAR[:2]), 'var'),
     (lambda: ops.prototype_logits(Q, MU, 0), 'temperature'),
@@ -79,20 +79,20 @@ def test_gpu_backend_needs_cuda_or_interpreter(monkeypatch):
     with pytest.raises(ValueError, match=r'\bbackend\b'):
         ops.pixel_logsumexp(Q, backend='triton')
     with pytest.raises(ValueError, match=r'\bbackend\b'):
-        ops.pixel_propagation(X, 2.0, V, backend='triton')
+        ops.pixel_propagation(X, gamma=2.0, value=V, backend='triton')
 
 
-def test_auto_uses_the_chunked_backend_on_cpu(monkeypatch):
+def test_auto_uses_the_tiled_backend_on_cpu(monkeypatch):
     calls = []
 
     def spy(name):
-        original = getattr(chunked, name)
+        original = getattr(tiled, name)
 
         def wrapped(*args):
             calls.append(name)
             return original(*args)
 
-        monkeypatch.setattr(chunked, name, wrapped)
+        monkeypatch.setattr(tiled, name, wrapped)
 
     spy('logsumexp')
     spy('propagation')
@@ -100,7 +100,7 @@ def test_auto_uses_the_chunked_backend_on_cpu(monkeypatch):
     ops.supcon_loss(Q, LABELS, extra=K, extra_labels=LABELS[:5])
     ops.info_nce(Q, Q, K)
     ops.prototype_cross_entropy(Q, MU, LABELS, 0.1)
-    ops.pixel_propagation(X, 2.0, V)
+    ops.pixel_propagation(X, gamma=2.0, value=V)
     assert calls == ['logsumexp'] * 5 + ['propagation']
 
 
@@ -118,11 +118,11 @@ def test_reference_backend_calls_the_naive_composites(monkeypatch):
 
 @pytest.mark.skipif(importlib.util.find_spec('triton') is None, reason='needs triton')
 def test_auto_prefers_triton_for_cuda_tensors():
-    assert ops._resolve_backend('auto', torch.device('cuda')) == 'triton'
-    assert ops._resolve_backend('auto', torch.device('cpu')) == 'torch'
+    assert dispatch.resolve_backend('auto', torch.device('cuda')) == 'triton'
+    assert dispatch.resolve_backend('auto', torch.device('cpu')) == 'tiled'
 
 
-@pytest.mark.parametrize('backend', ['torch', 'reference'])
+@pytest.mark.parametrize('backend', ['tiled', 'reference'])
 def test_supcon_with_distinct_labels_is_info_nce(backend):
     """One positive per anchor (its other view in ``extra``): SupCon is InfoNCE whose
     negatives are every other pixel of both views."""
@@ -171,13 +171,12 @@ def test_pixel_logsumexp_self_contrast():
 
 def test_pixel_propagation_layouts_and_normalisation():
     maps, values = randn(2, 8, 3, 4, seed=5), randn(2, 5, 3, 4, seed=6)
-    y = ops.pixel_propagation(maps, 2.0, values)
+    y = ops.pixel_propagation(maps, gamma=2.0, value=values)
     assert y.shape == (2, 5, 3, 4)
-    seq = ops.pixel_propagation(maps.flatten(2).transpose(1, 2), 2.0,
-                                values.flatten(2).transpose(1, 2))
+    seq = ops.pixel_propagation(maps.flatten(2).transpose(1, 2), gamma=2.0, value=values.flatten(2).transpose(1, 2))
     torch.testing.assert_close(y.flatten(2).transpose(1, 2), seq)
     # x is normalised inside: its scale does not matter.
-    torch.testing.assert_close(ops.pixel_propagation(maps * 7, 2.0, values), y)
+    torch.testing.assert_close(ops.pixel_propagation(maps * 7, gamma=2.0, value=values), y)
     x = F.normalize(maps.flatten(2).transpose(1, 2).double(), dim=-1)
     expected = reference.propagation(x, values.flatten(2).transpose(1, 2).double(), 2.0)
     torch.testing.assert_close(seq, expected.float())
@@ -199,7 +198,7 @@ def test_half_inputs_give_float32_outputs(dtype):
         ops.pixel_logsumexp(q, k),
         ops.supcon_loss(q, LABELS, extra=k, extra_labels=LABELS[:5]),
         ops.info_nce(q, q, k),
-        ops.pixel_propagation(x, 2.0, v),
+        ops.pixel_propagation(x, gamma=2.0, value=v),
         ops.prototype_logits(q, MU.to(dtype), 0.1, var=VAR.to(dtype)),
         ops.prototype_cross_entropy(q, MU.to(dtype), LABELS, 0.1, var=VAR.to(dtype)),
     ]
@@ -207,7 +206,7 @@ def test_half_inputs_give_float32_outputs(dtype):
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
     # An all-zero pixel stays finite (F.normalize's default eps underflows in fp16).
     x[0, 0] = 0
-    assert torch.isfinite(ops.pixel_propagation(x, 2.0, v)).all()
+    assert torch.isfinite(ops.pixel_propagation(x, gamma=2.0, value=v)).all()
 
 
 def test_float64_stays_float64():
@@ -215,5 +214,5 @@ def test_float64_stays_float64():
     assert ops.pixel_logsumexp(q, k).dtype == torch.float64
     assert ops.supcon_loss(q, LABELS).dtype == torch.float64
     assert ops.info_nce(q, q, k).dtype == torch.float64
-    assert ops.pixel_propagation(X.double(), 2.0, V.double()).dtype == torch.float64
+    assert ops.pixel_propagation(X.double(), gamma=2.0, value=V.double()).dtype == torch.float64
     assert ops.prototype_cross_entropy(q, MU.double(), LABELS, 0.1).dtype == torch.float64

@@ -1,4 +1,4 @@
-"""The tiled CPU path (densecl.ops.chunked and the losses composed on it) against the oracle.
+"""The tiled CPU path (densecl.ops.tiled and the losses composed on it) against the oracle.
 
 The oracle is densecl.ops.reference in float64: dense matrices, textbook masks.
 Tiles are shrunk so that every case spans several row and column tiles with
@@ -12,7 +12,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 import densecl.ops as ops
-from densecl.ops import chunked, reference
+from densecl.ops import tiled, reference
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +30,8 @@ def tiles(monkeypatch):
     """``tiles(rows, cols)``: tile sizes that split ``rows`` x ``cols`` into ~4 x 3 ragged tiles."""
 
     def set_tiles(rows, cols):
-        monkeypatch.setattr(chunked, 'ROW_TILE', rows // 4 + 1)
-        monkeypatch.setattr(chunked, 'COL_TILE', cols // 3 + 2)
+        monkeypatch.setattr(tiled, 'ROW_TILE', rows // 4 + 1)
+        monkeypatch.setattr(tiled, 'COL_TILE', cols // 3 + 2)
 
     return set_tiles
 
@@ -95,11 +95,11 @@ def test_logsumexp_matches_reference(tiles, N, M, D, t, exclude_self, masked, sa
         k_mask[0] = False
     upstream = randn(N, seed=7)
     if same:
-        got = compare(lambda x: chunked.logsumexp(x, x, t, exclude_self, k_mask),
+        got = compare(lambda x: tiled.logsumexp(x, x, t, exclude_self, k_mask),
                       lambda x: reference.logsumexp(x, x, t, exclude_self, k_mask), [q],
                       upstream=upstream)
     else:
-        got = compare(lambda a, b: chunked.logsumexp(a, b, t, exclude_self, k_mask),
+        got = compare(lambda a, b: tiled.logsumexp(a, b, t, exclude_self, k_mask),
                       lambda a, b: reference.logsumexp(a, b, t, exclude_self, k_mask), [q, k],
                       upstream=upstream)
     assert got[0].shape == (N,)
@@ -117,7 +117,7 @@ def test_logsumexp_empty_rows_are_neg_inf_with_exactly_zero_grad(tiles):
     ]
     for q_, k_, exclude_self, k_mask, empty in cases:
         q_, k_ = q_.clone().requires_grad_(), k_.clone().requires_grad_()
-        lse = chunked.logsumexp(q_, k_, 0.1, exclude_self, k_mask)
+        lse = tiled.logsumexp(q_, k_, 0.1, exclude_self, k_mask)
         assert torch.equal(torch.isneginf(lse), empty) and torch.isfinite(lse[~empty]).all()
         lse.backward(torch.ones_like(lse))
         assert torch.equal(q_.grad[empty], torch.zeros_like(q_.grad[empty]))
@@ -126,7 +126,7 @@ def test_logsumexp_empty_rows_are_neg_inf_with_exactly_zero_grad(tiles):
         if empty.all():
             assert torch.equal(k_.grad, torch.zeros_like(k_))
     x = q[:1].clone().requires_grad_()
-    lse = chunked.logsumexp(x, x, 0.1, True, None)
+    lse = tiled.logsumexp(x, x, 0.1, True, None)
     lse.backward(torch.ones_like(lse))
     assert torch.isneginf(lse).all() and torch.equal(x.grad, torch.zeros_like(x))
 
@@ -136,7 +136,7 @@ def test_logsumexp_large_norm_inputs_do_not_overflow(tiles, t):
     tiles(50, 70)
     q, k = randn(50, 64, seed=1, norm=100), randn(70, 64, seed=2, norm=100)
     k[3] = q[3]          # one exact logit of 1e4 / t
-    got = value_and_grads(lambda a, b: chunked.logsumexp(a, b, t, False, None), [q, k],
+    got = value_and_grads(lambda a, b: tiled.logsumexp(a, b, t, False, None), [q, k],
                           torch.float32)
     want = value_and_grads(lambda a, b: reference.logsumexp(a, b, t, False, None), [q, k],
                            torch.float64)
@@ -146,7 +146,7 @@ def test_logsumexp_large_norm_inputs_do_not_overflow(tiles, t):
     assert_close(got[1], want[1], rtol=2e-2)
     assert_close(got[2], want[2], rtol=2e-2)
     # In float64 the tiles and the dense matrix agree to rounding.
-    exact = value_and_grads(lambda a, b: chunked.logsumexp(a, b, t, False, None), [q, k],
+    exact = value_and_grads(lambda a, b: tiled.logsumexp(a, b, t, False, None), [q, k],
                             torch.float64)
     for g, w in zip(exact, want):
         assert_close(g, w, rtol=1e-10)
@@ -159,9 +159,9 @@ def test_logsumexp_duplicated_rows(tiles):
     k = torch.cat([base, base, base[:3]])
     k_mask = torch.ones(23, dtype=torch.bool)
     k_mask[1] = False
-    compare(lambda a, b: chunked.logsumexp(a, b, 0.1, True, k_mask),
+    compare(lambda a, b: tiled.logsumexp(a, b, 0.1, True, k_mask),
             lambda a, b: reference.logsumexp(a, b, 0.1, True, k_mask), [q, k])
-    compare(lambda a: chunked.logsumexp(a, a, 0.1, True, None),
+    compare(lambda a: tiled.logsumexp(a, a, 0.1, True, None),
             lambda a: reference.logsumexp(a, a, 0.1, True, None), [q])
 
 
@@ -169,7 +169,7 @@ def test_logsumexp_gradient_only_where_needed(tiles):
     tiles(30, 20)
     q = randn(30, 16, seed=4).float().requires_grad_()
     k = randn(20, 16, seed=5).float()
-    chunked.logsumexp(q, k, 0.2, False, None).sum().backward()
+    tiled.logsumexp(q, k, 0.2, False, None).sum().backward()
     q64 = q.detach().double().requires_grad_()
     reference.logsumexp(q64, k.double(), 0.2, False, None).sum().backward()
     assert_close(q.grad, q64.grad)
@@ -193,7 +193,7 @@ def test_propagation_matches_reference(tiles, B, L, D, E, gamma):
     x, value = randn(B, L, D, seed=L, norm=1), randn(B, L, E, seed=D)
     if L > 1:
         x[:, 1] = x[:, 0]      # a duplicated pixel: similarity exactly 1
-    got = compare(lambda a, v: chunked.propagation(a, v, gamma),
+    got = compare(lambda a, v: tiled.propagation(a, v, gamma),
                   lambda a, v: reference.propagation(a, v, gamma), [x, value],
                   upstream=randn(B, L, E, seed=1))
     assert got[0].shape == (B, L, E)
@@ -239,12 +239,12 @@ def test_supcon_matches_reference(tiles, N, D, t, classes, norm, M, offset):
             backend=backend)
 
     rtol = 1e-4 if norm == 1 else 1e-3
-    got = compare(loss('torch'), loss('reference'), inputs, rtol=rtol,
+    got = compare(loss('tiled'), loss('reference'), inputs, rtol=rtol,
                   upstream=randn(N, seed=2))
     assert (got[0][labels == 255] == 0).all()
     # 'mean' averages over anchors with a positive.
     mean = ops.supcon_loss(z, labels, t, extra=inputs[1] if M else None,
-                           extra_labels=extra_labels, backend='torch')
+                           extra_labels=extra_labels, backend='tiled')
     naive_mean = reference.supcon_loss(z, labels, t, 255, inputs[1] if M else None,
                                        extra_labels, 'mean')
     assert_close(mean, naive_mean, rtol)
@@ -260,7 +260,7 @@ def test_supcon_without_anchors_is_zero_with_zero_grad(tiles, reduction):
         z = randn(20, 16, seed=0).float().requires_grad_()
         extra = None if extra_labels is None else randn(3, 16, seed=1).float().requires_grad_()
         loss = ops.supcon_loss(z, labels, extra=extra, extra_labels=extra_labels,
-                               reduction=reduction, backend='torch')
+                               reduction=reduction, backend='tiled')
         loss.sum().backward()
         assert torch.equal(loss, torch.zeros_like(loss))
         assert torch.equal(z.grad, torch.zeros_like(z))
@@ -275,7 +275,7 @@ def test_supcon_positive_only_in_bank(tiles):
     labels = torch.tensor([255, 255, 3, 255, 255])
     extra_labels = torch.tensor([3, 1, 1, 255, 3, 0])
     compare(lambda z, e: ops.supcon_loss(z, labels, 0.1, extra=e, extra_labels=extra_labels,
-                                         backend='torch'),
+                                         backend='tiled'),
             lambda z, e: reference.supcon_loss(z, labels, 0.1, 255, e, extra_labels, 'mean'),
             [z, extra])
 
@@ -294,7 +294,7 @@ def test_info_nce_matches_reference(tiles, N, Q, D, t, norm):
     tiles(N, Q)
     inputs = [randn(N, D, seed=1, norm=norm), randn(N, D, seed=2, norm=norm),
               randn(Q, D, seed=3, norm=norm)]
-    compare(lambda q, k, n: ops.info_nce(q, k, n, t, reduction='none', backend='torch'),
+    compare(lambda q, k, n: ops.info_nce(q, k, n, t, reduction='none', backend='tiled'),
             lambda q, k, n: reference.info_nce(q, k, n, t, 'none'), inputs,
             rtol=1e-4 if norm == 1 else 1e-3, upstream=randn(N, seed=4))
 
@@ -321,7 +321,7 @@ def test_prototype_cross_entropy_matches_reference(tiles, N, K, D, t, with_var):
         return lambda f, mu, var=None: ops.prototype_cross_entropy(
             f, mu, labels, t, var=var, reduction='none', backend=backend)
 
-    got = compare(loss('torch'), loss('reference'), inputs, upstream=randn(N, seed=5))
+    got = compare(loss('tiled'), loss('reference'), inputs, upstream=randn(N, seed=5))
     assert (got[0][labels == 255] == 0).all()
 
 
@@ -329,7 +329,7 @@ def test_prototype_cross_entropy_all_ignored(tiles):
     tiles(10, 3)
     f = randn(10, 16, seed=0).float().requires_grad_()
     mu = randn(3, 16, seed=1).float().requires_grad_()
-    loss = ops.prototype_cross_entropy(f, mu, torch.full((10,), 255), 0.1, backend='torch')
+    loss = ops.prototype_cross_entropy(f, mu, torch.full((10,), 255), 0.1, backend='tiled')
     loss.backward()
     assert loss.item() == 0 and torch.equal(f.grad, torch.zeros_like(f))
     assert torch.equal(mu.grad, torch.zeros_like(mu))
@@ -345,9 +345,9 @@ def test_gradcheck_logsumexp(tiles):
     self_mask = torch.arange(9) % 3 != 0
     for exclude_self in (False, True):
         assert torch.autograd.gradcheck(
-            lambda a, b: chunked.logsumexp(a, b, 0.3, exclude_self, k_mask), (q, k))
+            lambda a, b: tiled.logsumexp(a, b, 0.3, exclude_self, k_mask), (q, k))
         assert torch.autograd.gradcheck(
-            lambda a: chunked.logsumexp(a, a, 0.3, exclude_self, self_mask), (q,))
+            lambda a: tiled.logsumexp(a, a, 0.3, exclude_self, self_mask), (q,))
 
 
 @pytest.mark.parametrize('gamma', [2.0, 1.5, 0.5])
@@ -355,7 +355,7 @@ def test_gradcheck_propagation(tiles, gamma):
     tiles(7, 7)
     x = randn(2, 7, 5, seed=0, norm=1).requires_grad_()
     value = randn(2, 7, 3, seed=1).requires_grad_()
-    assert torch.autograd.gradcheck(lambda a, v: chunked.propagation(a, v, gamma), (x, value))
+    assert torch.autograd.gradcheck(lambda a, v: tiled.propagation(a, v, gamma), (x, value))
 
 
 def test_gradcheck_losses_through_torch_backend(tiles):
@@ -366,16 +366,16 @@ def test_gradcheck_losses_through_torch_backend(tiles):
     extra_labels = torch.tensor([0, 7, 255, 3, 1])
     assert torch.autograd.gradcheck(
         lambda z, e: ops.supcon_loss(z, labels, 0.3, extra=e, extra_labels=extra_labels,
-                                     backend='torch'), (z, extra))
+                                     backend='tiled'), (z, extra))
     mu = randn(3, 6, seed=2).requires_grad_()
     var = (randn(3, 6, seed=3).abs() * 0.1).requires_grad_()
     proto_labels = torch.tensor([0, 1, 2, 255, 1, 0, 0, 2, 255, 1, 1, 0])
     assert torch.autograd.gradcheck(
         lambda f, m, v: ops.prototype_cross_entropy(f, m, proto_labels, 0.5, var=v,
-                                                    backend='torch'), (z, mu, var))
+                                                    backend='tiled'), (z, mu, var))
     k_pos = randn(12, 6, seed=4).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda q, k, n: ops.info_nce(q, k, n, 0.5, backend='torch'), (z, k_pos, extra))
+        lambda q, k, n: ops.info_nce(q, k, n, 0.5, backend='tiled'), (z, k_pos, extra))
 
 
 # ----------------------------------------------------------------- memory
@@ -404,11 +404,11 @@ def test_no_tensor_grows_with_n_times_m(tiles):
     bank = torch.randn(M, D, generator=gen, requires_grad=True)
     labels = torch.randint(0, 5, (N,), generator=gen)
     runs = [
-        lambda: ops.pixel_logsumexp(z, bank, backend='torch').sum(),
+        lambda: ops.pixel_logsumexp(z, bank, backend='tiled').sum(),
         lambda: ops.supcon_loss(z, labels, extra=bank, extra_labels=labels[:M],
-                                backend='torch'),
-        lambda: ops.info_nce(z, z, bank, backend='torch'),
-        lambda: ops.pixel_propagation(z[None], 2.0, z[None], backend='torch').sum(),
+                                backend='tiled'),
+        lambda: ops.info_nce(z, z, bank, backend='tiled'),
+        lambda: ops.pixel_propagation(z[None], gamma=2.0, value=z[None], backend='tiled').sum(),
     ]
     for run in runs:
         with LargestTensor() as mode:

@@ -1,0 +1,207 @@
+"""Contrastive losses composed from the primitives with O(N x D) extra memory.
+
+Each loss has a dense textbook version in ``reference`` (the test oracle);
+here the (N, M) terms go through the logsumexp primitive and the rest is
+ordinary autograd on per-row quantities.
+"""
+import torch
+
+from . import reference
+from .checks import (check_feature_dim, check_float, check_index, check_like, check_positive,
+                     check_prototypes, check_reduction)
+from .dispatch import backend_module, resolve_backend
+from .precision import accumulation_dtype
+
+
+def reduce_rows(loss_valid, valid, counted, reduction):
+    """Reduce per-row losses of the ``valid`` rows; 'none' scatters them into (N,) zeros.
+
+    'mean' divides by the number of ``counted`` rows, and is 0 (still attached
+    to the graph, with zero gradient) when there are none.
+    """
+    if reduction == 'none':
+        return loss_valid.new_zeros(valid.shape).masked_scatter(valid, loss_valid)
+    if reduction == 'sum':
+        return loss_valid.sum()
+    return loss_valid.sum() / counted.sum().clamp_min(1)
+
+
+def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_labels=None,
+                reduction='mean', backend='auto'):
+    """Supervised contrastive loss L_out over pixels (Khosla et al. 2020).
+
+    For anchor i, the positives P(i) are the other pixels with its label (and
+    the entries of ``extra`` with its label); the denominator A(i) is every
+    valid pixel except i plus every valid entry of ``extra``::
+
+        L_i = -1/|P(i)| sum_{p in P(i)} log(exp(z_i.z_p / t) / sum_{a in A(i)} exp(z_i.z_a / t))
+
+    The fused path never forms the (N, N) matrix: the denominator is the
+    logsumexp primitive, and the positive logits sum to
+    ``z_i . (S_{y_i} - z_i)`` with per-class sums ``S_c`` of the batch and the
+    extra set. With one positive per anchor this is InfoNCE.
+
+    Args:
+        z (Tensor): (N, D) pixel embeddings (usually L2-normalised).
+        labels (Tensor): (N,) integer labels, any non-negative values.
+        temperature (float): > 0.
+        ignore_index (int): label of pixels that are neither anchors nor
+            contrasted against.
+        extra (Tensor, optional): (M, D) extra contrast set, e.g. a memory bank.
+        extra_labels (Tensor, optional): (M,) labels of ``extra``.
+        reduction (str): 'mean' over anchors with a positive (0 if there are
+            none), 'sum', or 'none' for (N,) with 0 at ignored and
+            positive-less rows.
+        backend (str): one of :data:`BACKENDS`.
+    """
+    check_float('z', z, 2)
+    check_index('labels', labels, z.shape[0], 'z', z)
+    if (extra is None) != (extra_labels is None):
+        raise ValueError('extra and extra_labels must be given together, got only '
+                         + ('extra' if extra_labels is None else 'extra_labels'))
+    if extra is not None:
+        check_float('extra', extra, 2)
+        check_like('extra', extra, 'z', z)
+        check_feature_dim('extra', extra, 'z', z)
+        check_index('extra_labels', extra_labels, extra.shape[0], 'extra', extra)
+    temperature = check_positive('temperature', temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, z.device)
+    if backend == 'reference':
+        return reference.supcon_loss(z, labels, temperature, ignore_index, extra,
+                                     extra_labels, reduction)
+    module = backend_module(backend)
+    dtype = accumulation_dtype(z)
+
+    valid = labels != ignore_index
+    pixels = z[valid]
+    class_of = labels[valid]
+    if extra is not None:
+        extra_valid = extra_labels != ignore_index
+        bank = extra[extra_valid]
+        class_of = torch.cat([class_of, extra_labels[extra_valid]])
+    # Dense class ids 0..C-1, shared by the batch and the extra set.
+    class_ids, class_of = torch.unique(class_of, return_inverse=True)
+    num_classes, num_pixels = class_ids.numel(), pixels.shape[0]
+    pixel_class, bank_class = class_of[:num_pixels], class_of[num_pixels:]
+
+    # Dropping the ignored rows first lets the primitive exclude j == i
+    # without a key mask.
+    lse = module.logsumexp(pixels, pixels, temperature, True, None).to(dtype)
+    pixels_acc = pixels.to(dtype)
+    class_sum = pixels_acc.new_zeros(num_classes, z.shape[1]).index_add(
+        0, pixel_class, pixels_acc)
+    class_count = torch.bincount(pixel_class, minlength=num_classes)
+    if extra is not None:
+        lse_bank = module.logsumexp(pixels, bank, temperature, False, None).to(dtype)
+        class_sum = class_sum.index_add(0, bank_class, bank.to(dtype))
+        class_count = class_count + torch.bincount(bank_class, minlength=num_classes)
+    num_pos = (class_count[pixel_class] - 1).to(dtype)
+    has_pos = num_pos > 0
+    # An anchor without positives may have an empty denominator (-inf); it
+    # is dropped below, but logaddexp(-inf, -inf) would send NaN gradients.
+    lse = lse.masked_fill(~has_pos, 0.)
+    if extra is not None:
+        lse = torch.logaddexp(lse, lse_bank.masked_fill(~has_pos, 0.))
+    pos_sum = (pixels_acc * (class_sum[pixel_class] - pixels_acc)).sum(1)
+    loss = torch.where(has_pos, lse - pos_sum / (temperature * num_pos.clamp_min(1)), 0.)
+    return reduce_rows(loss, valid, has_pos, reduction)
+
+
+def info_nce(q, k_pos, negatives, temperature=0.2, reduction='mean', backend='auto'):
+    """InfoNCE in the queue form of MoCo (He et al. 2020) and DenseCL (Wang et al. 2021).
+
+    ``L_i = -log(exp(q_i.k_i / t) / (exp(q_i.k_i / t) + sum_j exp(q_i.n_j / t)))``.
+    The negatives' term is the logsumexp primitive, so a queue of 65,536
+    keys is never expanded to (N, Q).
+
+    Args:
+        q (Tensor): (N, D) queries.
+        k_pos (Tensor): (N, D) positive key of each query.
+        negatives (Tensor): (Q, D) negative keys shared by all queries.
+        temperature (float): > 0.
+        reduction (str): 'mean', 'sum' or 'none' (N,).
+        backend (str): one of :data:`BACKENDS`.
+    """
+    check_float('q', q, 2)
+    check_float('k_pos', k_pos, 2)
+    check_float('negatives', negatives, 2)
+    check_like('k_pos', k_pos, 'q', q)
+    check_like('negatives', negatives, 'q', q)
+    if k_pos.shape != q.shape:
+        raise ValueError(f'k_pos must have the shape of q {tuple(q.shape)}, '
+                         f'got {tuple(k_pos.shape)}')
+    check_feature_dim('negatives', negatives, 'q', q)
+    temperature = check_positive('temperature', temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, q.device)
+    if backend == 'reference':
+        return reference.info_nce(q, k_pos, negatives, temperature, reduction)
+    dtype = accumulation_dtype(q)
+    pos = (q.to(dtype) * k_pos.to(dtype)).sum(1) / temperature
+    lse_neg = backend_module(backend).logsumexp(q, negatives, temperature, False, None)
+    loss = torch.logaddexp(pos, lse_neg.to(dtype)) - pos
+    every_row = torch.ones_like(loss, dtype=torch.bool)
+    return reduce_rows(loss, every_row, every_row, reduction)
+
+
+def prototype_logits(f, mu, temperature, var=None):
+    """(N, K) logits ``f . mu_k / t`` of features against class prototypes.
+
+    With ``var``, SePiCo's distribution-aware term ``sum_d f_d^2 var_kd / (2 t^2)``
+    is added (Xie et al. 2023): the Jensen upper bound of
+    ``log E_z exp(f . z / t)`` for ``z ~ N(mu_k, diag(var_k))``.
+
+    Args:
+        f (Tensor): (N, D) features.
+        mu (Tensor): (K, D) prototype means.
+        temperature (float): > 0.
+        var (Tensor, optional): (K, D) diagonal prototype variances.
+    """
+    check_prototypes(f, mu, var)
+    temperature = check_positive('temperature', temperature)
+    dtype = accumulation_dtype(f)
+    f = f.to(dtype)
+    logits = f @ mu.to(dtype).t() / temperature
+    if var is not None:
+        logits = logits + (f * f) @ var.to(dtype).t() / (2 * temperature ** 2)
+    return logits
+
+
+def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=255,
+                            reduction='mean', backend='auto'):
+    """Cross-entropy of :func:`prototype_logits` against ``labels`` (SePiCo, Xie et al. 2023).
+
+    The fused path never forms (N, K): with ``q' = [f, f^2]`` and
+    ``k' = [mu, var / (2t)]``, ``q' . k' / t`` is exactly the logit, so the
+    log-partition is the logsumexp primitive on (q', k') and the target
+    logit a row-wise dot product.
+
+    Args:
+        f (Tensor): (N, D) features.
+        mu (Tensor): (K, D) prototype means.
+        labels (Tensor): (N,) integer labels in [0, K) or ``ignore_index``.
+        temperature (float): > 0.
+        var (Tensor, optional): (K, D) diagonal prototype variances.
+        ignore_index (int): label of rows that are left out.
+        reduction (str): 'mean' over non-ignored rows (0 if none), 'sum', or
+            'none' for (N,) with 0 at ignored rows.
+        backend (str): one of :data:`BACKENDS`.
+    """
+    check_prototypes(f, mu, var)
+    check_index('labels', labels, f.shape[0], 'f', f)
+    temperature = check_positive('temperature', temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, f.device)
+    if backend == 'reference':
+        return reference.prototype_cross_entropy(f, mu, labels, temperature, var,
+                                                 ignore_index, reduction)
+    dtype = accumulation_dtype(f)
+    valid = labels != ignore_index
+    queries, keys = f[valid].to(dtype), mu.to(dtype)
+    if var is not None:
+        queries = torch.cat([queries, queries * queries], 1)
+        keys = torch.cat([keys, var.to(dtype) / (2 * temperature)], 1)
+    lse = backend_module(backend).logsumexp(queries, keys, temperature, False, None).to(dtype)
+    target_logit = (queries * keys[labels[valid].long()]).sum(1) / temperature
+    return reduce_rows(lse - target_logit, valid, valid, reduction)
