@@ -4,6 +4,6 @@ Importing the package registers its datasets, transforms, losses and models in
 mmseg's registries, so configs only need ``custom_imports=dict(imports=['densecl'])``.
 """
 from .compat import MM_STACK  # noqa: F401  (fails early with a clear message)
-from . import datasets, ops  # noqa: F401
+from . import datasets, losses, models, ops  # noqa: F401
 
 __version__ = '0.1.0'

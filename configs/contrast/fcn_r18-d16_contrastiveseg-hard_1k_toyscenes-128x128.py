@@ -1,0 +1,9 @@
+# The quickstart FCN + ContrastiveSeg as released: hard/easy anchor sampling from
+# the decode head's prediction (shared by PredictionSharingEncoderDecoder),
+# with pixel and segment memory banks.
+_base_ = [
+    '../quickstart/fcn_r18-d16_1k_toyscenes-128x128.py', '../_base_/models/contrast_heads_r18.py'
+]
+model = dict(
+    type='PredictionSharingEncoderDecoder',
+    auxiliary_head=[{{_base_.model.auxiliary_head}}, {{_base_.contrastiveseg_hard_head}}])

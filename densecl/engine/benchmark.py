@@ -1,0 +1,120 @@
+"""Method benchmarks: train through tools/train.py, collect metrics, keep results resumable.
+
+Every ``tools/benchmark_<family>.py`` runs its trainings as subprocesses of
+the user-facing ``tools/train.py`` (what is benchmarked is what users run),
+stores each finished run in one JSON file as it completes (a rerun skips
+it), and reports mean and spread over seeds with step time and peak memory
+relative to a baseline row of the same run.
+"""
+import datetime
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def environment():
+    """Machine and versions stored with the results."""
+    versions = {}
+    for name in ('torch', 'mmengine', 'onedl-mmengine', 'mmsegmentation',
+                 'onedl-mmsegmentation', 'mmcv', 'onedl-mmcv'):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {
+        'machine': platform.machine(),
+        'cpu_count': os.cpu_count(),
+        'python': platform.python_version(),
+        'versions': versions,
+        'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+        'command': ' '.join([osp.basename(sys.argv[0])] + sys.argv[1:]),
+    }
+
+
+def _last_scalars(work_dir):
+    """The records of the newest run's ``vis_data/scalars.json`` in ``work_dir``."""
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, 'vis_data', 'scalars.json')))
+    if not runs:
+        raise RuntimeError(f'no vis_data/scalars.json under {work_dir}: did training log?')
+    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=None):
+    """Run ``tools/train.py config`` and return its final metrics and costs.
+
+    Returns a dict with each of ``metrics`` from the last validation, the
+    median logged step time (s, first logged window left out as warm-up),
+    the process's peak resident memory (MiB) and the wall time (s).
+
+    Raises:
+        RuntimeError: when training fails, with the tail of its output.
+    """
+    command = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+               '--work-dir', work_dir]
+    if cfg_options:
+        command += ['--cfg-options'] + [f'{key}={value}' for key, value in cfg_options.items()]
+    os.makedirs(work_dir, exist_ok=True)
+    log_path = log or osp.join(work_dir, 'benchmark_train.log')
+    start = time.time()
+    with open(log_path, 'w') as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        # wait4 gives the resource usage of this child alone.
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.time() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'training failed ({" ".join(command)}):\n{tail}')
+    records = _last_scalars(work_dir)
+    evaluated = [r for r in records if metrics[0] in r]
+    if not evaluated:
+        raise RuntimeError(f'{work_dir}: training logged no {metrics[0]}')
+    step_times = [r['time'] for r in records if 'time' in r and 'loss' in r]
+    return {
+        **{name: evaluated[-1][name] for name in metrics},
+        'step_time_s': statistics.median(step_times[1:] or step_times),
+        'peak_rss_mib': usage.ru_maxrss / 1024,
+        'wall_s': wall,
+    }
+
+
+class ResultStore:
+    """Benchmark results in one JSON file, saved after every run."""
+
+    def __init__(self, path, header):
+        self.path = path
+        self.data = {'header': header, 'runs': {}}
+        if osp.isfile(path):
+            with open(path) as f:
+                self.data['runs'] = json.load(f).get('runs', {})
+
+    def __contains__(self, key):
+        return key in self.data['runs']
+
+    def add(self, key, record):
+        self.data['runs'][key] = record
+        self.save()
+
+    def runs(self):
+        return self.data['runs']
+
+    def save(self, **extra):
+        self.data.update(extra)
+        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+        with open(self.path, 'w') as f:
+            json.dump(self.data, f, indent=1)
+
+
+def mean_std(values):
+    """(mean, sample standard deviation; 0 for a single value)."""
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)

@@ -1,0 +1,3 @@
+from .contrast_head import ContrastHead
+
+__all__ = ['ContrastHead']

@@ -1,0 +1,3 @@
+from .prediction_sharing_encoder_decoder import PredictionSharingEncoderDecoder
+
+__all__ = ['PredictionSharingEncoderDecoder']
