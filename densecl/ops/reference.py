@@ -109,7 +109,7 @@ def supcon_loss(z, labels, temperature, ignore_index, extra, extra_labels, reduc
 
 def pixel_contrast_loss(z, labels, temperature, base_temperature, ignore_index, extra,
                         extra_labels, reduction):
-    """ContrastiveSeg's pixel-to-pixel loss (Wang et al., ICCV 2021, eq. 2) over all pixels of ``z``.
+    """ContrastiveSeg's pixel-to-pixel loss (Wang et al., ICCV 2021, eq. 2) over all of ``z``.
 
     Anchor i, positive p: ``-log(e^s_ip / (e^s_ip + sum_{n in N(i)} e^s_in))``
     with N(i) the valid rows of another label, averaged over the positives

@@ -49,7 +49,7 @@ def _tile_logits(q_tile, k_tile, scale, bias, row0, col0, exclude_self, drop=Non
 
 
 def _same_label(q_labels, k_labels, rows, cols):
-    """(rows, cols) bool tile, True where the row's label equals the column's; None without labels."""
+    """(rows, cols) bool tile, True where row and column labels are equal; None without labels."""
     if q_labels is None:
         return None
     return q_labels[rows, None] == k_labels[None, cols]

@@ -10,12 +10,16 @@ import math
 import os
 
 import pytest
+import test_tiled
 import torch
-from test_tiled import (LargestTensor, assert_close, compare, labels_with, one_thread,  # noqa: F401
-                        randn, tiles, value_and_grads)
+from test_tiled import LargestTensor, compare, labels_with, randn
 
 import densecl.ops as ops
 from densecl.ops import reference, tiled
+
+# The fixtures of test_tiled.py: one thread, and ragged tiles via ``tiles(rows, cols)``.
+one_thread = test_tiled.one_thread
+tiles = test_tiled.tiles
 
 NEG_INF = float('-inf')
 
@@ -404,7 +408,6 @@ def test_triton_pixel_contrast_matches_reference():
     z, extra = randn(N, D, seed=0, norm=1), randn(M, D, seed=1, norm=1)
     labels, extra_labels = labels_with(N, 5, seed=0), labels_with(M, 6, seed=1)
     labels[:3] = 7      # a class with no bank entry, besides labels_with's singletons
-
 
     def loss(backend):
         def run(z, extra):
