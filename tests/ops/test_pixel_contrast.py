@@ -356,14 +356,14 @@ def on_device(fn):
     return run
 
 
-# (N, M, D, temperature, exclude_self, self_contrast)
+# (N, M, D, temperature, exclude_self, self_contrast, masked)
 TRITON_CASES = [
-    (1, 1, 16, 0.1, True, True),
-    (17, 40, 40, 0.2, False, False),
-    (100, 33, 64, 0.07, False, False),
-    (100, 100, 16, 0.5, True, True),
-    (45, 300, 16, 0.1, True, False),        # exclude_self with M != N
-    (300, 120, 64, 1.0, False, False),
+    (1, 1, 16, 0.1, True, True, False),
+    (17, 40, 40, 0.2, False, False, True),
+    (100, 33, 64, 0.07, False, False, False),
+    (100, 100, 16, 0.5, True, True, True),
+    (45, 300, 16, 0.1, True, False, True),         # exclude_self with M != N
+    (300, 120, 64, 1.0, False, False, False),
 ]
 
 
@@ -381,25 +381,39 @@ def triton_vs_reference(name, tensors, same, scalars, q_labels, k_labels, upstre
             return fn(q, k, *rest, *scalars, *labels)
         return run
 
-    device_labels = [x.to(DEVICE) for x in (q_labels, k_labels)]
+    # One device copy when q and k share their labels, so that the fused self path runs.
+    q_dev = q_labels.to(DEVICE)
+    device_labels = (q_dev, q_dev if k_labels is q_labels else k_labels.to(DEVICE))
     return compare(on_device(call(getattr(triton_ops, name), device_labels)),
                    call(getattr(reference, name), (q_labels, k_labels)), tensors,
                    upstream=upstream)
 
 
 @needs_triton
-@pytest.mark.parametrize('N,M,D,t,exclude_self,same', TRITON_CASES)
-def test_triton_label_primitives_match_reference(N, M, D, t, exclude_self, same):
+@pytest.mark.parametrize('N,M,D,t,exclude_self,same,masked', TRITON_CASES)
+def test_triton_label_primitives_match_reference(N, M, D, t, exclude_self, same, masked):
     q, k = randn(N, D, seed=N + D, norm=1), randn(M, D, seed=M * D, norm=1)
     q_labels = class_labels(N, 4, seed=N)
     k_labels = q_labels if same else class_labels(M, 4, seed=M + 1)
     keys = [q] if same else [q, k]
+    k_mask = torch.rand(M, generator=torch.Generator().manual_seed(M)) > 0.3 if masked else None
     upstream = randn(N, seed=7)
-    triton_vs_reference('logsumexp', keys, same, (t, exclude_self, None), q_labels, k_labels,
+    triton_vs_reference('logsumexp', keys, same, (t, exclude_self, k_mask), q_labels, k_labels,
                         upstream)
     got = triton_vs_reference('positive_softplus', keys + [offsets(N, seed=N)], same,
                               (t, exclude_self), q_labels, k_labels, upstream)
     assert all(torch.isfinite(g).all() for g in got)
+
+
+@needs_triton
+@pytest.mark.parametrize('name', ['logsumexp', 'positive_softplus'])
+def test_triton_self_contrast_with_two_label_tensors(name):
+    """q is k but the labels are two tensors: the split (not fused) backward, summed in q."""
+    x, labels = randn(50, 16, seed=0, norm=1), class_labels(50, 3, seed=0)
+    scalars = (0.2, True, None) if name == 'logsumexp' else (0.2, True)
+    tensors = [x] if name == 'logsumexp' else [x, offsets(50, seed=1)]
+    triton_vs_reference(name, tensors, True, scalars, labels, labels.clone(),
+                        randn(50, seed=2))
 
 
 @needs_triton
