@@ -9,8 +9,8 @@ materialised: rows and columns are visited in tiles of ``ROW_TILE`` x
 Only the inputs and the per-row result are saved; the backward recomputes each
 tile's probabilities ``exp(s - lse)`` and accumulates ``dq`` and ``dk``.
 ``propagation`` and ``positive_softplus`` accumulate the output tile by tile
-and their backwards recompute the tiles. Arithmetic is fp32, or fp64 for fp64 inputs (so that
-``torch.autograd.gradcheck`` applies).
+and their backwards recompute the tiles. Arithmetic is fp32, or fp64 for fp64
+inputs (so that ``torch.autograd.gradcheck`` applies).
 
 The tile sizes are read at call time; tests lower them to exercise many tiles
 and ragged edges.
@@ -127,14 +127,17 @@ class _LogSumExp(torch.autograd.Function):
                 None if dk is None else dk.to(k.dtype), None, None, None, None, None)
 
 
-def _positive_margins(q_tile, k_tile, offset_tile, scale, row0, col0, exclude_self, drop):
-    """``offset_i - q_i . k_j * scale`` for one tile, -inf at the pairs that are not positives.
+def _positive_margins(q_tile, k_tile, offset, q_labels, k_labels, scale, rows, cols,
+                      exclude_self):
+    """``offset_i - q_i . k_j * scale`` on the tile ``rows`` x ``cols``, -inf off the positives.
 
-    softplus and sigmoid are exactly 0 at -inf, so those pairs add nothing to
-    the value or the gradient; an offset of -inf (no negatives) likewise.
+    softplus and sigmoid are exactly 0 at -inf, so the pairs that are not
+    positives add nothing to the value or the gradient; an offset of -inf (no
+    negatives) likewise.
     """
-    return _tile_logits(q_tile, k_tile, -scale, None, row0, col0, exclude_self,
-                        drop).add_(offset_tile[:, None])
+    not_positive = ~_same_label(q_labels, k_labels, rows, cols)
+    return _tile_logits(q_tile, k_tile, -scale, None, rows.start, cols.start, exclude_self,
+                        not_positive).add_(offset[rows, None])
 
 
 class _PositiveSoftplus(torch.autograd.Function):
@@ -149,9 +152,9 @@ class _PositiveSoftplus(torch.autograd.Function):
         for r0, r1 in _tiles(q.shape[0], ROW_TILE):
             q_tile = q[r0:r1].to(dtype)
             for c0, c1 in _tiles(k.shape[0], COL_TILE):
-                other = ~_same_label(q_labels, k_labels, slice(r0, r1), slice(c0, c1))
-                x = _positive_margins(q_tile, k[c0:c1].to(dtype), offset_acc[r0:r1], scale,
-                                      r0, c0, exclude_self, other)
+                x = _positive_margins(q_tile, k[c0:c1].to(dtype), offset_acc, q_labels,
+                                      k_labels, scale, slice(r0, r1), slice(c0, c1),
+                                      exclude_self)
                 out[r0:r1] += F.softplus(x).sum(1)
         ctx.save_for_backward(q, k, offset, q_labels, k_labels)
         ctx.temperature = temperature
@@ -173,9 +176,8 @@ class _PositiveSoftplus(torch.autograd.Function):
             q_tile = q[r0:r1].to(dtype)
             for c0, c1 in _tiles(k.shape[0], COL_TILE):
                 k_tile = k[c0:c1].to(dtype)
-                other = ~_same_label(q_labels, k_labels, slice(r0, r1), slice(c0, c1))
-                x = _positive_margins(q_tile, k_tile, offset_acc[r0:r1], scale, r0, c0,
-                                      ctx.exclude_self, other)
+                x = _positive_margins(q_tile, k_tile, offset_acc, q_labels, k_labels, scale,
+                                      slice(r0, r1), slice(c0, c1), ctx.exclude_self)
                 # d softplus(x_ij) = sigmoid(x_ij) dx_ij with dx_ij = doffset_i - ds_ij.
                 weight = x.sigmoid_().mul_(grad_acc[r0:r1, None])
                 if need_offset:
