@@ -12,7 +12,7 @@ import os
 import pytest
 import test_tiled
 import torch
-from test_tiled import LargestTensor, compare, labels_with, randn
+from test_tiled import LargestTensor, assert_close, compare, labels_with, randn
 
 import densecl.ops as ops
 from densecl.ops import reference, tiled
@@ -444,3 +444,21 @@ def test_triton_positive_softplus_neg_inf_offset():
     assert torch.equal(out, torch.zeros_like(out))
     assert torch.equal(x.grad, torch.zeros_like(x))
     assert torch.equal(offset.grad, torch.zeros_like(offset))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='bf16 tl.dot needs a GPU')
+def test_triton_pixel_contrast_bf16_on_gpu():
+    z, extra = randn(500, 128, seed=0, norm=1), randn(300, 128, seed=1, norm=1)
+    labels, extra_labels = labels_with(500, 19, seed=0), labels_with(300, 19, seed=1)
+    z16, extra16 = (x.to(DEVICE, torch.bfloat16).requires_grad_() for x in (z, extra))
+    loss = ops.pixel_contrast_loss(z16, labels.to(DEVICE), extra=extra16,
+                                   extra_labels=extra_labels.to(DEVICE), backend='triton')
+    assert loss.dtype == torch.float32
+    loss.backward()
+    z64, extra64 = (x.detach().double().cpu().requires_grad_() for x in (z16, extra16))
+    want = reference.pixel_contrast_loss(z64, labels, 0.1, 0.07, 255, extra64, extra_labels,
+                                         'mean')
+    want.backward()
+    assert_close(loss.cpu(), want, rtol=2e-2)
+    assert_close(z16.grad.cpu(), z64.grad, rtol=5e-2)
+    assert_close(extra16.grad.cpu(), extra64.grad, rtol=5e-2)
