@@ -15,6 +15,8 @@ Example::
 Workloads (temperature 0.1, inputs L2-normalised where they are embeddings):
 
 * ``supcon_loss``: z (N, D), labels in [0, 19) with ~5% ignore (255).
+* ``pixel_contrast_loss``: as supcon_loss (ContrastiveSeg's loss, T = 0.1,
+  base T = 0.07).
 * ``pixel_logsumexp``: q (N, D) against itself, self-pair excluded.
 * ``info_nce``: q, k_pos (N, D); a detached queue of Q = N negatives.
 * ``pixel_propagation``: B = max(1, N // 4096) images of L = N // B pixels,
@@ -51,7 +53,7 @@ import time
 
 import torch
 
-OPS = ('supcon_loss', 'pixel_logsumexp', 'info_nce', 'pixel_propagation',
+OPS = ('supcon_loss', 'pixel_contrast_loss', 'pixel_logsumexp', 'info_nce', 'pixel_propagation',
        'prototype_cross_entropy')
 BACKENDS = ('reference', 'tiled', 'triton', 'flex')
 FLEX_OPS = ('supcon_loss', 'pixel_logsumexp')
@@ -65,8 +67,8 @@ RESULT_TAG = 'BENCHMARK_CASE_RESULT '
 PRE_RUN_N = 512
 # Reference: fp32 copies of its dense term (N x N, N x Q, B x L x L or
 # N x K x D) alive at the peak of forward+backward; measured on CPU at
-# N = 8192 (6.0, 4.3, 3.0, 5.4, 2.3) and rounded up.
-REFERENCE_COPIES = {'supcon_loss': 6.5, 'pixel_logsumexp': 4.5,
+# N = 8192 (6.0, 4.3, 3.0, 5.4, 2.3; pixel_contrast_loss 9.3) and rounded up.
+REFERENCE_COPIES = {'supcon_loss': 6.5, 'pixel_contrast_loss': 10, 'pixel_logsumexp': 4.5,
                     'info_nce': 3.5, 'pixel_propagation': 6,
                     'prototype_cross_entropy': 3}
 # Non-reference backends: input-sized copies plus tile workspace.
@@ -104,6 +106,7 @@ def estimate_bytes(op, backend, n, d, itemsize):
         return STREAMING_COPIES * inputs + STREAMING_WORKSPACE
     dense = {
         'supcon_loss': n * n,
+        'pixel_contrast_loss': n * n,
         'pixel_logsumexp': n * n,
         'info_nce': n * w.get('Q', 0),
         'pixel_propagation': w.get('B', 0) * w.get('L', 0)**2,
@@ -122,7 +125,9 @@ def memory_budget(device):
 
 
 def flop_count(op, n, d):
-    """Nominal forward+backward FLOPs of the N x N similarity ops (8 N^2 D)."""
+    """Nominal forward+backward FLOPs of the N x N similarity ops (8 N^2 D per pass)."""
+    if op == 'pixel_contrast_loss':
+        return 16 * n * n * d  # two passes: negatives' logsumexp, positives' softplus
     return 8 * n * n * d if op in FLEX_OPS else None
 
 
@@ -171,6 +176,10 @@ def build_case(op, backend, n, d, device, dtype, seed=0):
     if op == 'supcon_loss':
         z, labels = tensor(n, d), _labels(n, gen).to(device)
         return [z], lambda: ops.supcon_loss(
+            z, labels, temperature=TEMPERATURE, backend=backend)
+    if op == 'pixel_contrast_loss':
+        z, labels = tensor(n, d), _labels(n, gen).to(device)
+        return [z], lambda: ops.pixel_contrast_loss(
             z, labels, temperature=TEMPERATURE, backend=backend)
     if op == 'pixel_logsumexp':
         q = tensor(n, d)

@@ -2,7 +2,9 @@
 
 Pixel-level contrastive losses are sums over an (N, M) similarity matrix with
 N in the tens of thousands, too large to materialise. All of that work goes
-through two primitives, each implemented by three backends (``backend=``):
+through three primitives (``logsumexp``, optionally over other-label keys
+only; ``positive_softplus``; ``propagation``), each implemented by three
+backends (``backend=``):
 
 - ``'triton'``: ``densecl.ops.triton`` kernels, for CUDA tensors (or any
   tensor under ``TRITON_INTERPRET=1``); imported only when chosen;
@@ -16,10 +18,11 @@ results are float32, or float64 for float64 inputs. This package needs only
 torch (and triton for the GPU path), not mmseg.
 """
 from .dispatch import BACKENDS
-from .losses import info_nce, prototype_cross_entropy, prototype_logits, supcon_loss
+from .losses import (info_nce, pixel_contrast_loss, prototype_cross_entropy, prototype_logits,
+                     supcon_loss)
 from .similarity import pixel_logsumexp, pixel_propagation
 
 __all__ = [
-    'BACKENDS', 'pixel_logsumexp', 'pixel_propagation', 'supcon_loss', 'info_nce',
-    'prototype_logits', 'prototype_cross_entropy'
+    'BACKENDS', 'pixel_logsumexp', 'pixel_propagation', 'supcon_loss', 'pixel_contrast_loss',
+    'info_nce', 'prototype_logits', 'prototype_cross_entropy'
 ]

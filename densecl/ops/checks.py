@@ -69,3 +69,17 @@ def check_prototypes(f, mu, var):
         if var.shape != mu.shape:
             raise ValueError(f'var must have the shape of mu {tuple(mu.shape)}, '
                              f'got {tuple(var.shape)}')
+
+
+def check_labelled_set(z, labels, extra, extra_labels):
+    """(N, D) embeddings with (N,) labels, and an optional (M, D) extra set with its labels."""
+    check_float('z', z, 2)
+    check_index('labels', labels, z.shape[0], 'z', z)
+    if (extra is None) != (extra_labels is None):
+        raise ValueError('extra and extra_labels must be given together, got only '
+                         + ('extra' if extra_labels is None else 'extra_labels'))
+    if extra is not None:
+        check_float('extra', extra, 2)
+        check_like('extra', extra, 'z', z)
+        check_feature_dim('extra', extra, 'z', z)
+        check_index('extra_labels', extra_labels, extra.shape[0], 'extra', extra)

@@ -7,8 +7,8 @@ ordinary autograd on per-row quantities.
 import torch
 
 from . import reference
-from .checks import (check_feature_dim, check_float, check_index, check_like, check_positive,
-                     check_prototypes, check_reduction)
+from .checks import (check_feature_dim, check_float, check_index, check_labelled_set,
+                     check_like, check_positive, check_prototypes, check_reduction)
 from .dispatch import backend_module, resolve_backend
 from .precision import accumulation_dtype
 
@@ -205,3 +205,83 @@ def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=2
     lse = backend_module(backend).logsumexp(queries, keys, temperature, False, None).to(dtype)
     target_logit = (queries * keys[labels[valid].long()]).sum(1) / temperature
     return reduce_rows(lse - target_logit, valid, valid, reduction)
+
+
+def _log_add(a, b):
+    """``logaddexp(a, b)`` whose gradient stays finite where both are -inf (result -inf)."""
+    empty = torch.isneginf(a) & torch.isneginf(b)
+    return torch.logaddexp(a.masked_fill(empty, 0.), b.masked_fill(empty, 0.)).masked_fill(
+        empty, float('-inf'))
+
+
+def pixel_contrast_loss(z, labels, temperature=0.1, base_temperature=0.07, ignore_index=255,
+                        extra=None, extra_labels=None, reduction='mean', backend='auto'):
+    """ContrastiveSeg's pixel-to-pixel contrastive loss (Wang et al., ICCV 2021, eq. 2).
+
+    Unlike SupCon's L_out, each positive is contrasted with the negatives
+    only. With ``s_ij = z_i . z_j / t``, positives P(i) (the other pixels of
+    the anchor's label) and negatives N(i) (the pixels of other labels)::
+
+        L_i = (t / base_t) / |P(i)| sum_{p in P(i)} -log(e^s_ip / (e^s_ip + sum_{n in N(i)} e^s_in))
+            = (t / base_t) / |P(i)| sum_{p in P(i)} softplus(log sum_{n in N(i)} e^s_in - s_ip)
+
+    The rows of ``extra`` are further keys, positives or negatives by their
+    label, as ContrastiveSeg's pixel/region memory bank. The fused path is
+    exact over all non-ignored pixels and never forms the (N, N) matrix: pass
+    1 is the label-aware logsumexp primitive (the negatives' term per anchor),
+    pass 2 the positive-pair softplus primitive with that term as offset. An
+    anchor without negatives has loss 0 (``-log(e^s / e^s)``).
+
+    Args:
+        z (Tensor): (N, D) pixel embeddings (usually L2-normalised).
+        labels (Tensor): (N,) integer labels, any non-negative values.
+        temperature (float): > 0.
+        base_temperature (float): > 0; the loss is scaled by
+            ``temperature / base_temperature``.
+        ignore_index (int): label of pixels that are neither anchors nor
+            contrasted against.
+        extra (Tensor, optional): (M, D) extra keys, e.g. a memory bank.
+        extra_labels (Tensor, optional): (M,) labels of ``extra``.
+        reduction (str): 'mean' over anchors with a positive (0 if there are
+            none), 'sum', or 'none' for (N,) with 0 at ignored and
+            positive-less rows.
+        backend (str): one of :data:`BACKENDS`.
+    """
+    check_labelled_set(z, labels, extra, extra_labels)
+    temperature = check_positive('temperature', temperature)
+    base_temperature = check_positive('base_temperature', base_temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, z.device)
+    if backend == 'reference':
+        return reference.pixel_contrast_loss(z, labels, temperature, base_temperature,
+                                             ignore_index, extra, extra_labels, reduction)
+    module = backend_module(backend)
+    dtype = accumulation_dtype(z)
+
+    valid = labels != ignore_index
+    pixels = z[valid]
+    class_of = labels[valid]
+    if extra is not None:
+        extra_valid = extra_labels != ignore_index
+        bank = extra[extra_valid]
+        class_of = torch.cat([class_of, extra_labels[extra_valid]])
+    # Dense class ids 0..C-1, shared by the batch and the extra set.
+    class_ids, class_of = torch.unique(class_of, return_inverse=True)
+    num_classes, num_pixels = class_ids.numel(), pixels.shape[0]
+    pixel_class, bank_class = class_of[:num_pixels], class_of[num_pixels:]
+
+    log_neg = module.logsumexp(pixels, pixels, temperature, True, None, pixel_class,
+                               pixel_class).to(dtype)
+    if extra is not None:
+        log_neg = _log_add(log_neg, module.logsumexp(pixels, bank, temperature, False, None,
+                                                     pixel_class, bank_class).to(dtype))
+    pos_sum = module.positive_softplus(pixels, pixels, log_neg, temperature, True,
+                                       pixel_class, pixel_class).to(dtype)
+    num_pos = torch.bincount(pixel_class, minlength=num_classes)[pixel_class] - 1
+    if extra is not None:
+        pos_sum = pos_sum + module.positive_softplus(pixels, bank, log_neg, temperature, False,
+                                                     pixel_class, bank_class).to(dtype)
+        num_pos = num_pos + torch.bincount(bank_class, minlength=num_classes)[pixel_class]
+    # Anchors without positives have pos_sum = 0 with zero gradient already.
+    loss = pos_sum * (temperature / base_temperature) / num_pos.clamp_min(1).to(dtype)
+    return reduce_rows(loss, valid, num_pos > 0, reduction)

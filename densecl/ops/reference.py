@@ -24,18 +24,20 @@ def _reduce(loss, counted, reduction):
     return loss.sum() / counted.sum().clamp_min(1)
 
 
-def logsumexp(q, k, temperature, exclude_self, k_mask):
+def logsumexp(q, k, temperature, exclude_self, k_mask, q_labels=None, k_labels=None):
     """``out_i = log sum_j exp(q_i . k_j / temperature)`` over the allowed columns.
 
-    Columns are allowed where ``k_mask`` (M,) is True and, with
-    ``exclude_self``, where j != i. Rows with no allowed column give -inf and
-    a zero gradient.
+    Columns are allowed where ``k_mask`` (M,) is True, with ``exclude_self``
+    where j != i, and with labels where ``k_labels[j] != q_labels[i]``. Rows
+    with no allowed column give -inf and a zero gradient.
     """
     dtype = accumulation_dtype(q, k)
     logits = q.to(dtype) @ k.to(dtype).t() / temperature
     allowed = torch.ones_like(logits, dtype=torch.bool)
     if k_mask is not None:
         allowed &= k_mask[None, :]
+    if q_labels is not None:
+        allowed &= q_labels[:, None] != k_labels[None, :]
     if exclude_self:
         allowed &= ~torch.eye(*logits.shape, dtype=torch.bool, device=logits.device)
     empty = ~allowed.any(1, keepdim=True)
@@ -43,6 +45,21 @@ def logsumexp(q, k, temperature, exclude_self, k_mask):
     # zeros instead and overwrite their value below.
     logits = logits.masked_fill(~allowed, float('-inf')).masked_fill(empty, 0.)
     return torch.logsumexp(logits, 1).masked_fill(empty[:, 0], float('-inf'))
+
+
+def positive_softplus(q, k, offset, temperature, exclude_self, q_labels, k_labels):
+    """``out_i = sum_j softplus(offset_i - q_i . k_j / temperature)`` over same-label columns.
+
+    With ``exclude_self`` the column j == i is left out. An offset of -inf
+    gives 0 with a zero gradient.
+    """
+    dtype = accumulation_dtype(q, k)
+    logits = q.to(dtype) @ k.to(dtype).t() / temperature
+    positive = q_labels[:, None] == k_labels[None, :]
+    if exclude_self:
+        positive &= ~torch.eye(*logits.shape, dtype=torch.bool, device=logits.device)
+    terms = F.softplus(offset.to(dtype)[:, None] - logits)
+    return torch.where(positive, terms, 0.).sum(1)
 
 
 def propagation(x, value, gamma):
@@ -88,6 +105,42 @@ def supcon_loss(z, labels, temperature, ignore_index, extra, extra_labels, reduc
     mean_log_prob_pos = (log_prob * positive).sum(1) / positive.sum(1).clamp_min(1)
     loss = -mean_log_prob_pos * has_pos
     return _reduce(loss, has_pos, reduction)
+
+
+def pixel_contrast_loss(z, labels, temperature, base_temperature, ignore_index, extra,
+                        extra_labels, reduction):
+    """ContrastiveSeg's pixel-to-pixel loss (Wang et al., ICCV 2021, eq. 2) over all of ``z``.
+
+    Anchor i, positive p: ``-log(e^s_ip / (e^s_ip + sum_{n in N(i)} e^s_in))``
+    with N(i) the valid rows of another label, averaged over the positives
+    (same-label valid rows except i) and scaled by temperature / base_temperature.
+    Rows of ``extra`` are further contrast rows. Anchors without a positive
+    contribute 0; rows labelled ``ignore_index`` are neither anchors nor
+    contrast entries.
+    """
+    dtype = accumulation_dtype(z) if extra is None else accumulation_dtype(z, extra)
+    n = z.shape[0]
+    contrast, contrast_labels = z, labels
+    if extra is not None:
+        contrast = torch.cat([z, extra])
+        contrast_labels = torch.cat([labels, extra_labels])
+    logits = z.to(dtype) @ contrast.to(dtype).t() / temperature
+    valid_pair = (labels != ignore_index)[:, None] & (contrast_labels != ignore_index)[None, :]
+    same = labels[:, None] == contrast_labels[None, :]
+    not_self = torch.ones_like(same)
+    not_self[:, :n] = ~torch.eye(n, dtype=torch.bool, device=z.device)
+    positive = valid_pair & same & not_self
+    negative = valid_pair & ~same
+    has_neg = negative.any(1)
+    # log sum_n e^s_in; rows without negatives get -inf, computed from zeros
+    # so that the logsumexp of an all -inf row sends no NaN gradient.
+    neg_logits = logits.masked_fill(~negative, float('-inf')).masked_fill(~has_neg[:, None], 0.)
+    log_neg = torch.logsumexp(neg_logits, 1).masked_fill(~has_neg, float('-inf'))
+    log_prob = logits - torch.logaddexp(logits, log_neg[:, None])
+    num_pos = positive.sum(1)
+    mean_log_prob_pos = torch.where(positive, log_prob, 0.).sum(1) / num_pos.clamp_min(1)
+    loss = -(temperature / base_temperature) * mean_log_prob_pos
+    return _reduce(loss, num_pos > 0, reduction)
 
 
 def info_nce(q, k_pos, negatives, temperature, reduction):

@@ -8,6 +8,9 @@ LSE. ``dq`` and ``dk`` come from two kernels, one parallel over row blocks and
 one over column blocks, so every output element is written by exactly one
 program (no atomics, deterministic). When ``q is k`` (self-contrast) a single
 row-parallel kernel adds both contributions, which halves the backward matmuls.
+With labels (``HAS_LABELS``) a column is left out of row i when its label
+equals row i's, so the sum runs over the negatives only; the labels are
+compared per tile, never stored as an (N, M) mask.
 
 Everything is computed in base 2 (``exp2``/``log2``) with the factor
 ``log2(e) / T`` folded into one multiply of the fp32 similarity tile.
@@ -46,7 +49,7 @@ _LSE_CONFIGS = autotune_configs(
     gpu=[(128, 64, 4, 3), (128, 128, 8, 2), (128, 64, 8, 3), (64, 64, 4, 3),
          (64, 128, 4, 2)],
     interpret=(32, 32, 1, 1))
-_LSE_KEY = ['BLOCK_D', 'HAS_MASK', 'EXCLUDE_SELF']
+_LSE_KEY = ['BLOCK_D', 'HAS_MASK', 'EXCLUDE_SELF', 'HAS_LABELS']
 
 
 @triton.jit
@@ -54,6 +57,12 @@ def load_rows(PTR, offs, n, offs_d, D):
     """The (rows, BLOCK_D) tile of a row-major (n, D) matrix, zero-padded."""
     return tl.load(PTR + offs[:, None] * D + offs_d[None, :],
                    mask=(offs[:, None] < n) & (offs_d[None, :] < D), other=0.0)
+
+
+@triton.jit
+def load_labels(LABELS, offs, n):
+    """Labels at ``offs``; -1 past the end (those rows or columns are masked anyway)."""
+    return tl.load(LABELS + offs, mask=offs < n, other=-1)
 
 
 @triton.jit
@@ -67,8 +76,9 @@ def _col_bias(KMASK, offs_n, M, HAS_MASK: tl.constexpr):
 
 @triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY)
 @triton.jit
-def _lse_fwd_kernel(Q, K, KMASK, LSE, N, M, D, scale,
+def _lse_fwd_kernel(Q, K, KMASK, QLAB, KLAB, LSE, N, M, D, scale,
                     HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
+                    HAS_LABELS: tl.constexpr,
                     BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
                     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """One program per BLOCK_M rows: online max/sum over all column tiles of k."""
@@ -76,6 +86,8 @@ def _lse_fwd_kernel(Q, K, KMASK, LSE, N, M, D, scale,
     offs_m = start_m + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     q = load_rows(Q, offs_m, N, offs_d, D)
+    if HAS_LABELS:
+        lab_m = load_labels(QLAB, offs_m, N)
     m_i = tl.full([BLOCK_M], float('-inf'), tl.float32)
     l_i = tl.zeros([BLOCK_M], tl.float32)
     for start_n in range(0, M, BLOCK_N):
@@ -87,6 +99,9 @@ def _lse_fwd_kernel(Q, K, KMASK, LSE, N, M, D, scale,
         if EXCLUDE_SELF:
             if (start_n < start_m + BLOCK_M) & (start_n + BLOCK_N > start_m):
                 s = tl.where(offs_m[:, None] == offs_n[None, :], float('-inf'), s)
+        if HAS_LABELS:
+            lab_n = load_labels(KLAB, offs_n, M)
+            s = tl.where(lab_m[:, None] == lab_n[None, :], float('-inf'), s)
         m_new = tl.maximum(m_i, tl.max(s, 1))
         # A row that has seen only masked columns keeps m = -inf; shift by 0
         # instead so that exp2 never sees (-inf) - (-inf).
@@ -116,15 +131,16 @@ def _row_stats(LSE, G, offs, N, grad_scale):
 
 @triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY + ['SELF'])
 @triton.jit
-def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
+def _lse_bwd_dq_kernel(Q, K, KMASK, QLAB, KLAB, LSE, G, DQ, N, M, D, scale, grad_scale,
                        HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
-                       SELF: tl.constexpr,
+                       HAS_LABELS: tl.constexpr, SELF: tl.constexpr,
                        BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """dq_i = sum_j g_i P_ij k_j / T, row-parallel.
 
-    With SELF (q is k, so N == M) it also adds the column term
-    sum_j g_j P_ji q_j / T, using s_ji = s_ij and the mask of column i.
+    With SELF (q is k, so N == M, and one label tensor) it also adds the
+    column term sum_j g_j P_ji q_j / T, using s_ji = s_ij, the mask of column
+    i and the symmetric label test.
     """
     start_m = tl.program_id(0) * BLOCK_M
     offs_m = start_m + tl.arange(0, BLOCK_M)
@@ -134,6 +150,8 @@ def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
     lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
     if SELF:
         bias_i = _col_bias(KMASK, offs_m, M, HAS_MASK)
+    if HAS_LABELS:
+        lab_m = load_labels(QLAB, offs_m, N)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start_n in range(0, M, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
@@ -148,6 +166,9 @@ def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
         if EXCLUDE_SELF:
             if (start_n < start_m + BLOCK_M) & (start_n + BLOCK_N > start_m):
                 ds = tl.where(offs_m[:, None] == offs_n[None, :], 0.0, ds)
+        if HAS_LABELS:
+            lab_n = load_labels(KLAB, offs_n, M)
+            ds = tl.where(lab_m[:, None] == lab_n[None, :], 0.0, ds)
         acc += tl.dot(ds.to(k.dtype), k, input_precision=DOT_PREC)
     tl.store(DQ + offs_m[:, None] * D + offs_d[None, :], acc,
              mask=(offs_m[:, None] < N) & d_ok[None, :])
@@ -155,9 +176,9 @@ def _lse_bwd_dq_kernel(Q, K, KMASK, LSE, G, DQ, N, M, D, scale, grad_scale,
 
 @triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY)
 @triton.jit
-def _lse_bwd_dk_kernel(Q, K, KMASK, LSE, G, DK, N, M, D, scale, grad_scale,
+def _lse_bwd_dk_kernel(Q, K, KMASK, QLAB, KLAB, LSE, G, DK, N, M, D, scale, grad_scale,
                        HAS_MASK: tl.constexpr, EXCLUDE_SELF: tl.constexpr,
-                       BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
+                       HAS_LABELS: tl.constexpr, BLOCK_D: tl.constexpr, DOT_PREC: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """dk_j = sum_i g_i P_ij q_i / T, column-parallel.
 
@@ -171,6 +192,8 @@ def _lse_bwd_dk_kernel(Q, K, KMASK, LSE, G, DK, N, M, D, scale, grad_scale,
     d_ok = offs_d < D
     k = load_rows(K, offs_n, M, offs_d, D)
     bias_n = _col_bias(KMASK, offs_n, M, HAS_MASK)
+    if HAS_LABELS:
+        lab_n = load_labels(KLAB, offs_n, M)
     acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     for start_m in range(0, N, BLOCK_M):
         offs_m = start_m + tl.arange(0, BLOCK_M)
@@ -181,6 +204,9 @@ def _lse_bwd_dk_kernel(Q, K, KMASK, LSE, G, DK, N, M, D, scale, grad_scale,
         if EXCLUDE_SELF:
             if (start_m < start_n + BLOCK_N) & (start_m + BLOCK_M > start_n):
                 ds_t = tl.where(offs_n[:, None] == offs_m[None, :], 0.0, ds_t)
+        if HAS_LABELS:
+            lab_m = load_labels(QLAB, offs_m, N)
+            ds_t = tl.where(lab_n[:, None] == lab_m[None, :], 0.0, ds_t)
         acc += tl.dot(ds_t.to(q.dtype), q, input_precision=DOT_PREC)
     tl.store(DK + offs_n[:, None] * D + offs_d[None, :], acc,
              mask=(offs_n[:, None] < M) & d_ok[None, :])
@@ -193,12 +219,17 @@ def _block_d(D):
     return block_d
 
 
+def same_operands(q, k, q_labels, k_labels):
+    """Whether a call contrasts ``q`` with itself under one labelling: the fused self path."""
+    return q is k and q_labels is k_labels
+
+
 class _LogSumExp(torch.autograd.Function):
-    """Autograd wrapper: saves (q, k, k_mask, lse) and recomputes P in backward."""
+    """Autograd wrapper: saves (q, k, k_mask, labels, lse) and recomputes P in backward."""
 
     @staticmethod
-    def forward(ctx, q, k, temperature, exclude_self, k_mask):
-        self_contrast = q is k
+    def forward(ctx, q, k, temperature, exclude_self, k_mask, q_labels, k_labels):
+        self_contrast = same_operands(q, k, q_labels, k_labels)
         dtype = torch.promote_types(q.dtype, k.dtype)
         q_c = q.to(dtype).contiguous()
         k_c = q_c if self_contrast else k.to(dtype).contiguous()
@@ -207,6 +238,9 @@ class _LogSumExp(torch.autograd.Function):
         km = None
         if k_mask is not None:
             km = k_mask.reshape(-1).to(device=q.device, dtype=torch.bool).contiguous().view(torch.uint8)
+        ql = kl = None
+        if q_labels is not None:
+            ql, kl = q_labels.contiguous(), k_labels.contiguous()
         lse = torch.empty(N, device=q.device, dtype=torch.float32)
         if N > 0:
             if M == 0:
@@ -214,11 +248,12 @@ class _LogSumExp(torch.autograd.Function):
             else:
                 grid = lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)  # noqa: E731
                 _lse_fwd_kernel[grid](
-                    q_c, k_c, km if km is not None else q_c, lse, N, M, D,
+                    q_c, k_c, _or(km, q_c), _or(ql, q_c), _or(kl, q_c), lse, N, M, D,
                     _LOG2E / float(temperature),
                     HAS_MASK=km is not None, EXCLUDE_SELF=bool(exclude_self),
+                    HAS_LABELS=ql is not None,
                     BLOCK_D=_block_d(D), DOT_PREC=dot_precision(dtype))
-        ctx.save_for_backward(q_c, k_c, km, lse)
+        ctx.save_for_backward(q_c, k_c, km, ql, kl, lse)
         ctx.temperature = float(temperature)
         ctx.exclude_self = bool(exclude_self)
         ctx.self_contrast = self_contrast
@@ -228,14 +263,15 @@ class _LogSumExp(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_lse):
-        q, k, km, lse = ctx.saved_tensors
+        q, k, km, ql, kl, lse = ctx.saved_tensors
         N, D = q.shape
         M = k.shape[0]
         need_q, need_k = ctx.needs_input_grad[:2]
         g = grad_lse.to(torch.float32).contiguous()
         args = dict(HAS_MASK=km is not None, EXCLUDE_SELF=ctx.exclude_self,
+                    HAS_LABELS=ql is not None,
                     BLOCK_D=_block_d(D), DOT_PREC=dot_precision(q.dtype))
-        km_arg = km if km is not None else q
+        masks = (_or(km, q), _or(ql, q), _or(kl, q))
         scale, grad_scale = _LOG2E / ctx.temperature, 1.0 / ctx.temperature
         dq = dk = None
         if ctx.self_contrast:
@@ -243,32 +279,39 @@ class _LogSumExp(torch.autograd.Function):
                 dq = torch.zeros(N, D, device=q.device, dtype=torch.float32)
                 if N > 0:
                     _lse_bwd_dq_kernel[lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)](
-                        q, q, km_arg, lse, g, dq, N, N, D, scale, grad_scale,
+                        q, q, *masks, lse, g, dq, N, N, D, scale, grad_scale,
                         SELF=True, **args)
                 dq = dq.to(ctx.dtypes[0])
             # The whole gradient went to the first input; autograd adds nothing for k.
-            return dq, None, None, None, None
+            return dq, None, None, None, None, None, None
         if need_q:
             dq = torch.zeros(N, D, device=q.device, dtype=torch.float32)
             if N > 0 and M > 0:
                 _lse_bwd_dq_kernel[lambda meta: (triton.cdiv(N, meta['BLOCK_M']),)](
-                    q, k, km_arg, lse, g, dq, N, M, D, scale, grad_scale,
+                    q, k, *masks, lse, g, dq, N, M, D, scale, grad_scale,
                     SELF=False, **args)
             dq = dq.to(ctx.dtypes[0])
         if need_k:
             dk = torch.zeros(M, D, device=k.device, dtype=torch.float32)
             if N > 0 and M > 0:
                 _lse_bwd_dk_kernel[lambda meta: (triton.cdiv(M, meta['BLOCK_N']),)](
-                    q, k, km_arg, lse, g, dk, N, M, D, scale, grad_scale, **args)
+                    q, k, *masks, lse, g, dk, N, M, D, scale, grad_scale, **args)
             dk = dk.to(ctx.dtypes[1])
-        return dq, dk, None, None, None
+        return dq, dk, None, None, None, None, None
 
 
-def logsumexp(q, k, temperature, exclude_self=False, k_mask=None):
+def _or(tensor, placeholder):
+    """``tensor``, or a placeholder pointer for a kernel argument its constexpr switches off."""
+    return placeholder if tensor is None else tensor
+
+
+def logsumexp(q, k, temperature, exclude_self=False, k_mask=None, q_labels=None, k_labels=None):
     """Masked ``log sum_j exp(q_i . k_j / temperature)`` per row of ``q``, as (N,) float32.
 
-    ``k_mask`` (M,) bool selects usable columns; ``exclude_self`` drops j == i.
-    Rows with no usable column give -inf and a zero gradient. Passing the same
-    tensor as ``q`` and ``k`` returns the summed gradient through ``q``.
+    ``k_mask`` (M,) bool selects usable columns; ``exclude_self`` drops j == i;
+    with integer labels ((N,) and (M,)) columns with ``k_labels[j] ==
+    q_labels[i]`` are dropped too (negatives only). Rows with no usable column
+    give -inf and a zero gradient. Passing the same tensor as ``q`` and ``k``
+    (and as both labels) returns the summed gradient through ``q``.
     """
-    return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask)
+    return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask, q_labels, k_labels)
