@@ -69,3 +69,16 @@ def check_prototypes(f, mu, var):
         if var.shape != mu.shape:
             raise ValueError(f'var must have the shape of mu {tuple(mu.shape)}, '
                              f'got {tuple(var.shape)}')
+
+
+def check_label_range(name, labels, num_classes, ignore_index):
+    """Every label is in [0, num_classes) or ``ignore_index``.
+
+    Checked on the host (one device sync) because the labels are used as
+    indices: an index of -1 would silently pick the last class on the fused
+    paths.
+    """
+    bad = labels[(labels != ignore_index) & ((labels < 0) | (labels >= num_classes))]
+    if bad.numel():
+        raise ValueError(f'{name} must be in [0, {num_classes}) or ignore_index '
+                         f'({ignore_index}), got {bad[0].item()}')

@@ -7,8 +7,8 @@ ordinary autograd on per-row quantities.
 import torch
 
 from . import reference
-from .checks import (check_feature_dim, check_float, check_index, check_like, check_positive,
-                     check_prototypes, check_reduction)
+from .checks import (check_feature_dim, check_float, check_index, check_label_range, check_like,
+                     check_positive, check_prototypes, check_reduction)
 from .dispatch import backend_module, resolve_backend
 from .precision import accumulation_dtype
 
@@ -43,7 +43,7 @@ def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_
 
     Args:
         z (Tensor): (N, D) pixel embeddings (usually L2-normalised).
-        labels (Tensor): (N,) integer labels, any non-negative values.
+        labels (Tensor): (N,) integer labels, any values (only equality matters).
         temperature (float): > 0.
         ignore_index (int): label of pixels that are neither anchors nor
             contrasted against.
@@ -66,7 +66,7 @@ def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_
         check_index('extra_labels', extra_labels, extra.shape[0], 'extra', extra)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, z.device)
+    backend = resolve_backend(backend, z.device, z.dtype, (z.shape[1],))
     if backend == 'reference':
         return reference.supcon_loss(z, labels, temperature, ignore_index, extra,
                                      extra_labels, reduction)
@@ -134,7 +134,7 @@ def info_nce(q, k_pos, negatives, temperature=0.2, reduction='mean', backend='au
     check_feature_dim('negatives', negatives, 'q', q)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, q.device)
+    backend = resolve_backend(backend, q.device, q.dtype, (q.shape[1],))
     if backend == 'reference':
         return reference.info_nce(q, k_pos, negatives, temperature, reduction)
     dtype = accumulation_dtype(q)
@@ -190,9 +190,12 @@ def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=2
     """
     check_prototypes(f, mu, var)
     check_index('labels', labels, f.shape[0], 'f', f)
+    check_label_range('labels', labels, mu.shape[0], ignore_index)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, f.device)
+    # With var the primitive sees [f, f^2] . [mu, var / 2t]: twice the feature dim.
+    feature_dim = f.shape[1] * (1 if var is None else 2)
+    backend = resolve_backend(backend, f.device, f.dtype, (feature_dim,))
     if backend == 'reference':
         return reference.prototype_cross_entropy(f, mu, labels, temperature, var,
                                                  ignore_index, reduction)
