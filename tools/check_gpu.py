@@ -57,13 +57,11 @@ def check_op(op, dtype, args):
     results = [value_and_grads(benchmark_ops.build_case(op, backend, args.n, args.d,
                                                         args.device, getattr(torch, dtype)))
                for backend in (args.backend, args.against)]
-    errors = [relative_error(got, want) for got, want in zip(*results)]
+    names = ['value'] + [f'grad{i}' for i in range(len(results[0]) - 1)]
+    errors = {name: relative_error(got, want) for name, got, want in zip(names, *results)}
     rtol = RTOL[dtype] * args.rtol_scale
     return {'op': op, 'dtype': dtype, 'n': args.n, 'd': args.d, 'rtol': rtol,
-            'errors': {name: err for name, err in zip(['value'] + [f'grad{i}' for i in
-                                                                  range(len(errors) - 1)],
-                                                      errors)},
-            'passed': all(err <= rtol for err in errors)}
+            'errors': errors, 'passed': all(err <= rtol for err in errors.values())}
 
 
 def run_benchmark(args):

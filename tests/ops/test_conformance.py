@@ -29,8 +29,8 @@ K_MASK = torch.arange(333) % 5 != 2
 CASES = {
     'pixel_logsumexp': (
         lambda: [randn(200, 32, seed=1, norm=1), randn(333, 32, seed=2, norm=1)],
-        lambda backend, q, k: ops.pixel_logsumexp(q, k, 0.1, k_mask=K_MASK.to(q.device),
-                                                 backend=backend)),
+        lambda backend, q, k: ops.pixel_logsumexp(
+            q, k, 0.1, k_mask=K_MASK.to(q.device), backend=backend)),
     'pixel_logsumexp (self)': (
         lambda: [randn(200, 32, seed=3, norm=1)],
         lambda backend, q: ops.pixel_logsumexp(q, temperature=0.07, backend=backend)),
@@ -60,8 +60,8 @@ CASES = {
 
 BACKENDS = [
     'tiled',
-    pytest.param('triton', marks=pytest.mark.skipif(importlib.util.find_spec('triton') is None,
-                                                     reason='needs triton')),
+    pytest.param('triton', marks=pytest.mark.skipif(
+        importlib.util.find_spec('triton') is None, reason='needs triton')),
 ]
 
 
