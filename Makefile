@@ -10,20 +10,20 @@ QUICKSTART_DIR := work_dirs/quickstart
 
 .PHONY: quickstart test test-upstream data
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e '.[onedl,dev]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[onedl,dev]'
 	touch $@
 
 # mmcv 2.1.0 has no wheel for torch 2.13: build it with ops against the
 # installed torch (~16 min on 2 cores; pip's wheel cache serves later builds).
 # Its setup.py needs pkg_resources, hence setuptools<70 in this venv.
-$(UPSTREAM_VENV)/.installed: setup.py
+$(UPSTREAM_VENV)/.installed: setup.py constraints.txt
 	test -x $(UPSTREAM_VENV)/bin/python || $(PYTHON) -m venv $(UPSTREAM_VENV)
-	$(UPSTREAM_VENV)/bin/pip install -q torch==2.13.0 ninja wheel numpy mmengine==0.10.7
+	$(UPSTREAM_VENV)/bin/pip install -q -c constraints.txt torch ninja wheel numpy mmengine==0.10.7
 	$(UPSTREAM_VENV)/bin/pip install -q 'setuptools<70'
 	MMCV_WITH_OPS=1 MAX_JOBS=2 $(UPSTREAM_VENV)/bin/pip install -q --no-build-isolation mmcv==2.1.0
-	$(UPSTREAM_VENV)/bin/pip install -q -e '.[upstream,dev]'
+	$(UPSTREAM_VENV)/bin/pip install -q -c constraints.txt -e '.[upstream,dev]'
 	touch $@
 
 $(DATA)/meta.json: | $(VENV)/.installed

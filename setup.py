@@ -3,11 +3,11 @@
 The OpenMMLab stacks share import names, so install_requires names neither;
 pick one with an extra: ``pip install -e '.[onedl,dev]'`` (maintained onedl-*
 packages) or ``.[upstream,dev]`` (mmcv 2.1.0 must be built first with
-``--no-build-isolation``; ``make test-upstream`` does it).
+``--no-build-isolation``; ``make test-upstream`` does it). Requirements are
+ranges, so an existing torch is kept; the exact builds the project tests with
+are pinned in constraints.txt, which the Makefile's venvs use.
 """
 from setuptools import find_packages, setup
-
-TORCH = 'torch==2.13.0'  # a bare `torch` pulls a multi-GB CUDA build on CPU
 
 setup(
     name='densecl',
@@ -16,16 +16,17 @@ setup(
     'segmentation on MMSegmentation 1.x, with fused similarity kernels',
     packages=find_packages(include=['densecl', 'densecl.*']),
     python_requires='>=3.10',
-    install_requires=['numpy>=2', 'opencv-python', 'Pillow'],
+    # torch >= 2.6: safe_globals with (function, name) entries in densecl.compat.
+    install_requires=['torch>=2.6', 'numpy>=2', 'opencv-python', 'Pillow'],
     extras_require={
         'onedl': [
-            TORCH, 'onedl-mmengine==0.10.12', 'onedl-mmcv==2.3.6',
+            'onedl-mmengine==0.10.12', 'onedl-mmcv==2.3.6',
             'onedl-mmsegmentation==1.4.2', 'ftfy', 'regex'
         ],
         'upstream': [
-            TORCH, 'mmengine==0.10.7', 'mmcv==2.1.0',
+            'mmengine==0.10.7', 'mmcv==2.1.0',
             'mmsegmentation==1.2.2', 'ftfy', 'regex'
         ],
-        'dev': ['pytest', 'triton==3.9.0'],
+        'dev': ['pytest', 'triton>=3.2'],
     },
 )

@@ -1,9 +1,19 @@
 """densecl: dense and pixel-level contrastive learning on MMSegmentation 1.x.
 
-Importing the package registers its datasets, transforms, losses and models in
-mmseg's registries, so configs only need ``custom_imports=dict(imports=['densecl'])``.
+With mmseg installed, importing the package registers its datasets,
+transforms, losses and models in mmseg's registries and makes mmengine load
+local checkpoints through :func:`densecl.compat.safe_load_checkpoint`, so
+configs only need ``custom_imports=dict(imports=['densecl'])``. Without mmseg
+only the pure-torch kernels of :mod:`densecl.ops` are available; importing a
+part that needs mmseg then fails with the install commands.
 """
-from .compat import MM_STACK  # noqa: F401  (fails early with a clear message)
-from . import datasets, losses, models, ops  # noqa: F401
+import importlib.util
+
+from . import ops  # noqa: F401  (pure torch)
 
 __version__ = '0.1.0'
+
+if importlib.util.find_spec('mmseg') is not None:
+    # The mmseg integration, and its one side effect on mmengine.
+    from . import compat, datasets, losses, models  # noqa: F401
+    compat.install_checkpoint_loader()

@@ -3,10 +3,11 @@
 densecl runs on two stacks that share import names (``mmengine``, ``mmcv``,
 ``mmseg``): the maintained ``onedl-*`` packages and upstream mmcv 2.1.0 +
 mmsegmentation 1.2.2. This module finds out which one is present, fails with
-one clear message when none is, and installs a checkpoint loader that keeps
+one clear message when none is, and provides a checkpoint loader that keeps
 ``torch.load(weights_only=True)`` while allowing exactly the types that
 mmengine's own checkpoints contain, so that ``--resume`` works with
 torch >= 2.6 on both stacks and foreign pickled objects are still refused.
+``import densecl`` installs it (:func:`install_checkpoint_loader`).
 """
 import os.path as osp
 import pickle
@@ -62,10 +63,12 @@ def mmengine_checkpoint_globals():
     """
     from mmengine.logging import HistoryBuffer
     dtype_types = {type(np.dtype(t)) for t in np.sctypeDict.values()}
+    array_functions = [np._core.multiarray._reconstruct, np._core.multiarray.scalar]
     return [
-        HistoryBuffer, np.ndarray, np.dtype, np._core.multiarray._reconstruct,
-        np._core.multiarray.scalar, *sorted(dtype_types, key=str),
-        (_history_buffer_statistic, 'builtins.getattr')
+        HistoryBuffer, np.ndarray, np.dtype, *array_functions,
+        *sorted(dtype_types, key=str), (_history_buffer_statistic, 'builtins.getattr'),
+        # numpy 1.x named its core module numpy.core: same functions, old names.
+        *[(f, f'numpy.core.multiarray.{f.__name__}') for f in array_functions]
     ]
 
 
@@ -122,4 +125,3 @@ def install_checkpoint_loader():
 
 
 MM_STACK = detect_stack()
-install_checkpoint_loader()

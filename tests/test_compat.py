@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -38,10 +39,53 @@ def test_stack_detected():
     assert MM_STACK in ('onedl', 'upstream')
 
 
-def test_import_without_mmseg_names_both_installs():
-    code = 'import sys; sys.modules["mmseg"] = None; import densecl'
-    result = subprocess.run([sys.executable, '-c', code],
-                            capture_output=True, text=True)
+def run_hiding(modules, code):
+    """Run ``code`` in a fresh interpreter where ``modules`` look uninstalled."""
+    hide = (
+        'import sys\n'
+        'class Hide:\n'
+        '    def __init__(self, finder):\n'
+        '        self.finder = finder\n'
+        '    def __getattr__(self, name):\n'
+        '        return getattr(self.finder, name)\n'
+        '    def find_spec(self, name, path=None, target=None):\n'
+        f'        if name.split(".")[0] in {tuple(modules)!r}:\n'
+        '            return None\n'
+        '        return self.finder.find_spec(name, path, target)\n'
+        'sys.meta_path[:] = [Hide(finder) for finder in sys.meta_path]\n')
+    return subprocess.run([sys.executable, '-c', hide + code],
+                          capture_output=True, text=True)
+
+
+def test_ops_import_without_any_openmmlab_package():
+    code = ('import torch, densecl.ops\n'
+            'print(densecl.ops.pixel_logsumexp(torch.eye(3)).shape)\n'
+            'print(sorted(m for m in sys.modules if m.split(".")[0] in '
+            '("mmseg", "mmengine", "mmcv")))\n')
+    result = run_hiding(('mmseg', 'mmengine', 'mmcv'), code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split('\n')[:2] == ['torch.Size([3])', '[]']
+
+
+def test_ops_import_does_not_patch_the_checkpoint_loader():
+    """mmengine present, mmseg absent: ``import densecl.ops`` leaves mmengine alone."""
+    code = ('import densecl.ops\n'
+            'assert "mmengine" not in sys.modules\n'
+            'from mmengine.runner import CheckpointLoader\n'
+            'print(CheckpointLoader._get_checkpoint_loader("a.pth").__module__)\n')
+    result = run_hiding(('mmseg', ), code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == 'mmengine.runner.checkpoint'
+
+
+def test_densecl_import_installs_the_safe_loader():
+    from mmengine.runner import CheckpointLoader
+    assert CheckpointLoader._get_checkpoint_loader('a.pth') is safe_load_checkpoint
+
+
+@pytest.mark.parametrize('part', ['densecl.compat', 'densecl.datasets', 'densecl.engine'])
+def test_mmseg_parts_without_mmseg_name_both_installs(part):
+    result = run_hiding(('mmseg', ), f'import {part}')
     assert result.returncode != 0
     assert "pip install -e '.[onedl]'" in result.stderr
     assert 'make test-upstream' in result.stderr
@@ -68,6 +112,29 @@ def test_foreign_pickled_object_is_refused(tmp_path, loader):
     torch.save(checkpoint, path)
     with pytest.raises(UnsafeCheckpointError, match='Refusing to load'):
         loader(str(path))
+
+
+def test_numpy1_checkpoint_loads(tmp_path):
+    """numpy 1.x pickled arrays and scalars as ``numpy.core.multiarray.*``; numpy 2
+    writes ``numpy._core``. Rename the globals inside a fresh checkpoint's pickle."""
+    numpy2_path, numpy1_path = tmp_path / 'numpy2.pth', tmp_path / 'numpy1.pth'
+    checkpoint = mmengine_like_checkpoint()
+    checkpoint['meta']['best_score'] = np.float64(0.75)      # a numpy scalar
+    torch.save(checkpoint, numpy2_path)
+    with zipfile.ZipFile(numpy2_path) as src, zipfile.ZipFile(numpy1_path, 'w') as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith('/data.pkl'):
+                assert data.count(b'numpy._core.multiarray\n') >= 2
+                data = data.replace(b'numpy._core.multiarray\n', b'numpy.core.multiarray\n')
+            dst.writestr(info, data)
+    for loader in (safe_load_checkpoint, _load_checkpoint):
+        loaded = loader(str(numpy1_path))
+        hub = MessageHub.get_instance('test_compat_numpy1')
+        hub.load_state_dict(loaded['message_hub'])
+        assert hub.get_scalar('train/loss').current() == 0.25
+        assert type(hub.get_scalar('train/loss').data[0]) is np.ndarray
+        assert loaded['meta']['best_score'] == np.float64(0.75)
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):

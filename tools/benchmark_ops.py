@@ -15,8 +15,8 @@ Example::
 Workloads (temperature 0.1, inputs L2-normalised where they are embeddings):
 
 * ``supcon_loss``: z (N, D), labels in [0, 19) with ~5% ignore (255).
-* ``pixel_contrast_loss``: as supcon_loss (ContrastiveSeg's loss, T = 0.1,
-  base T = 0.07).
+* ``pixel_contrast_loss``: as supcon_loss (ContrastiveSeg's loss, base
+  temperature 0.07).
 * ``pixel_logsumexp``: q (N, D) against itself, self-pair excluded.
 * ``info_nce``: q, k_pos (N, D); a detached queue of Q = N negatives.
 * ``pixel_propagation``: B = max(1, N // 4096) images of L = N // B pixels,
@@ -36,6 +36,15 @@ on CPU the process peak RSS (VmHWM, reset through /proc/self/clear_refs once
 the inputs exist) minus the RSS at that point; on CUDA
 ``max_memory_allocated()`` minus the allocation after input creation.
 Inputs are fp32, except bf16 for the triton and flex backends on CUDA.
+
+FLOPs are counted per path as executed (see ``logsumexp_flops``: e.g. the
+fused Triton self-contrast does 6 N^2 D forward + backward, the tiled path 8).
+After the timed runs the same process times ``torch.mm`` on the case's GEMM
+shape (rows capped at 2^26 outputs) in the same dtype; achieved FLOP/s over
+that GEMM throughput is the figure of merit (``gemm_fraction``, "of GEMM").
+
+A benchmarked function is one ``OPS`` entry: a builder returning a ``Case``
+(inputs, loss closure, FLOPs, GEMM shape) and its workload shapes.
 """
 import argparse
 import datetime
@@ -50,11 +59,12 @@ import statistics
 import subprocess
 import sys
 import time
+import typing
 
 import torch
 
-OPS = ('supcon_loss', 'pixel_contrast_loss', 'pixel_logsumexp', 'info_nce', 'pixel_propagation',
-       'prototype_cross_entropy')
+import densecl.ops as ops
+
 BACKENDS = ('reference', 'tiled', 'triton', 'flex')
 FLEX_OPS = ('supcon_loss', 'pixel_logsumexp')
 CPU_SIZES = (2048, 4096, 8192, 16384, 32768, 65536)
@@ -65,29 +75,177 @@ NUM_CLASSES = 19
 IGNORE_INDEX = 255
 RESULT_TAG = 'BENCHMARK_CASE_RESULT '
 PRE_RUN_N = 512
-# Reference: fp32 copies of its dense term (N x N, N x Q, B x L x L or
-# N x K x D) alive at the peak of forward+backward; measured on CPU at
-# N = 8192 (6.0, 4.3, 3.0, 5.4, 2.3; pixel_contrast_loss 9.3) and rounded up.
-REFERENCE_COPIES = {'supcon_loss': 6.5, 'pixel_contrast_loss': 10, 'pixel_logsumexp': 4.5,
-                    'info_nce': 3.5, 'pixel_propagation': 6,
-                    'prototype_cross_entropy': 3}
 # Non-reference backends: input-sized copies plus tile workspace.
 STREAMING_COPIES = 4
 STREAMING_WORKSPACE = 256 * 2**20
+# The GEMM baseline runs on at most this many output elements (256 MiB fp32).
+GEMM_MAX_OUTPUT = 2**26
 GIB = 2**30
 MIB = 2**20
 
 
+class Inputs:
+    """Makes a case's tensors from one seeded generator, on its device and dtype."""
+
+    def __init__(self, device, dtype, seed=0):
+        self.gen = torch.Generator().manual_seed(seed)
+        self.device, self.dtype = device, dtype
+
+    def tensor(self, *shape, unit=True, grad=True):
+        x = torch.randn(*shape, generator=self.gen)
+        if unit:
+            x = torch.nn.functional.normalize(x, dim=-1)
+        return x.to(device=self.device, dtype=self.dtype).requires_grad_(grad)
+
+    def labels(self, n):
+        """Labels in [0, NUM_CLASSES) with ~5% IGNORE_INDEX."""
+        labels = torch.randint(0, NUM_CLASSES, (n, ), generator=self.gen)
+        labels[torch.rand(n, generator=self.gen) < 0.05] = IGNORE_INDEX
+        return labels.to(self.device)
+
+
+class Case(typing.NamedTuple):
+    """One built case: inputs with gradients, the loss closure, what it executes."""
+    leaves: list
+    run: typing.Callable
+    flops: int             # forward + backward, as the chosen path executes them
+    gemm_shape: tuple      # (rows, inner, cols) of the GEMM that sets the figure of merit
+
+
+def logsumexp_flops(backend, n, m, d, self_contrast, need_k):
+    """Forward + backward FLOPs of an (n, m, d) log-sum-exp as each path executes it.
+
+    Counted in (n, m, d) matmuls (2 n m d each): the reference's autograd does
+    the forward and one per input gradient (both inputs when q is k); the tiled
+    path recomputes the similarities in the backward, then dq and dk; every
+    Triton backward kernel recomputes them, and with q is k one fused kernel
+    adds both roles (3 in all, 6 n^2 d); FlexAttention with q = k = v computes
+    QK and PV forward and QK, dV, dP, dQ, dK backward.
+    """
+    grads = 2 if self_contrast or need_k else 1
+    matmuls = {
+        'reference': 1 + grads,
+        'tiled': 2 + grads,
+        'triton': 3 if self_contrast else 1 + 2 * grads,
+        'flex': 7,
+    }[backend]
+    return matmuls * 2 * n * m * d
+
+
+def build_supcon(make, backend, w):
+    z, labels = make.tensor(w['N'], w['D']), make.labels(w['N'])
+    # The fused paths drop ignored pixels first; the reference keeps the full matrix.
+    rows = w['N'] if backend == 'reference' else int((labels != IGNORE_INDEX).sum())
+    return Case([z], lambda: ops.supcon_loss(z, labels, TEMPERATURE, backend=backend),
+                logsumexp_flops(backend, rows, rows, w['D'], True, True),
+                (w['N'], w['D'], w['N']))
+
+
+def build_pixel_contrast(make, backend, w):
+    z, labels = make.tensor(w['N'], w['D']), make.labels(w['N'])
+    rows = w['N'] if backend == 'reference' else int((labels != IGNORE_INDEX).sum())
+    flops = logsumexp_flops(backend, rows, rows, w['D'], True, True)
+    if backend != 'reference':
+        # two tiled passes executed like the log-sum-exp: the negatives' LSE,
+        # then the positives' softplus (its gradient also reaches the offset)
+        flops *= 2
+    return Case([z], lambda: ops.pixel_contrast_loss(z, labels, TEMPERATURE, backend=backend),
+                flops, (w['N'], w['D'], w['N']))
+
+
+def build_pixel_logsumexp(make, backend, w):
+    q = make.tensor(w['N'], w['D'])
+    return Case([q], lambda: ops.pixel_logsumexp(q, temperature=TEMPERATURE, backend=backend),
+                logsumexp_flops(backend, w['N'], w['N'], w['D'], True, True),
+                (w['N'], w['D'], w['N']))
+
+
+def build_info_nce(make, backend, w):
+    q, k = make.tensor(w['N'], w['D']), make.tensor(w['N'], w['D'])
+    negatives = make.tensor(w['Q'], w['D'], grad=False)
+    return Case([q, k], lambda: ops.info_nce(q, k, negatives, TEMPERATURE, backend=backend),
+                logsumexp_flops(backend, w['N'], w['Q'], w['D'], False, False),
+                (w['N'], w['D'], w['Q']))
+
+
+def build_pixel_propagation(make, backend, w):
+    x = make.tensor(w['B'], w['L'], w['D'])
+    value = make.tensor(w['B'], w['L'], w['E'], unit=False)
+    # Per image, in L^2 D and L^2 E units of 2 FLOPs: the forward computes s and
+    # w @ value; the backward recomputes s, then (reference: dvalue, dw, dx from
+    # both sides of s; tiled: the same, dx in two matmuls; triton: dvalue, dw
+    # twice for the symmetric term, dx once).
+    d_units, e_units = {'reference': (3, 3), 'tiled': (4, 3), 'triton': (3, 4)}[backend]
+    flops = 2 * w['B'] * w['L']**2 * (d_units * w['D'] + e_units * w['E'])
+    return Case([x, value], lambda: ops.pixel_propagation(x, value, 2.0, backend=backend),
+                flops, (w['L'], w['D'], w['L']))
+
+
+def build_prototype_cross_entropy(make, backend, w):
+    f, mu = make.tensor(w['N'], w['D']), make.tensor(w['K'], w['D'])
+    var = (0.5 + torch.rand(w['K'], w['D'], generator=make.gen)).to(make.device, make.dtype)
+    labels = make.labels(w['N'])
+    rows = int((labels != IGNORE_INDEX).sum())
+    if backend == 'reference':
+        # An (N, K, D) broadcast, 2 FLOPs per element: the mean and variance terms
+        # forward, d f from both and d mu backward.
+        flops = 5 * 2 * w['N'] * w['K'] * w['D']
+    else:
+        # The primitive on [f, f^2] . [mu, var / 2t]: feature dim 2 D.
+        flops = logsumexp_flops(backend, rows, w['K'], 2 * w['D'], False, True)
+    return Case([f, mu], lambda: ops.prototype_cross_entropy(
+        f, mu, labels, TEMPERATURE, var=var, backend=backend), flops, (w['N'], 2 * w['D'], w['K']))
+
+
+def build_flex(make, backend, w):
+    """FlexAttention's return_lse with q = k = v = z, the diagonal removed."""
+    from torch.nn.attention.flex_attention import flex_attention
+    flex = torch.compile(flex_attention, dynamic=False)
+    n, d = w['N'], w['D']
+    z = make.tensor(n, d)
+
+    def no_diagonal(score, b, h, q_idx, kv_idx):
+        return torch.where(q_idx == kv_idx, -float('inf'), score)
+
+    def run():
+        q = z.view(1, 1, n, d)
+        return flex(q, q, q, score_mod=no_diagonal, scale=1.0 / TEMPERATURE, return_lse=True)[1]
+
+    return Case([z], run, logsumexp_flops('flex', n, n, d, True, True), (n, d, n))
+
+
+class Op(typing.NamedTuple):
+    """A benchmarked function: its workload at (N, D), its builder, its dense size."""
+    build: typing.Callable           # (Inputs, backend, workload) -> Case
+    workload: typing.Callable        # (n, d) -> dict of shape parameters
+    input_rows: typing.Callable      # workload -> rows of D-wide inputs
+    dense: typing.Callable           # workload -> elements of the reference's dense term
+    # fp32 copies of the dense term alive at the reference's peak; measured on
+    # CPU at N = 8192 (6.0, 4.3, 3.0, 5.4, 2.3; pixel_contrast_loss 9.3) and rounded up.
+    reference_copies: float
+
+
+OPS = {
+    'supcon_loss': Op(build_supcon, lambda n, d: {}, lambda w: w['N'],
+                      lambda w: w['N']**2, 6.5),
+    'pixel_contrast_loss': Op(build_pixel_contrast, lambda n, d: {}, lambda w: w['N'],
+                              lambda w: w['N']**2, 10),
+    'pixel_logsumexp': Op(build_pixel_logsumexp, lambda n, d: {}, lambda w: w['N'],
+                          lambda w: w['N']**2, 4.5),
+    'info_nce': Op(build_info_nce, lambda n, d: {'Q': n}, lambda w: 2 * w['N'] + w['Q'],
+                   lambda w: w['N'] * w['Q'], 3.5),
+    'pixel_propagation': Op(
+        build_pixel_propagation,
+        lambda n, d: {'B': max(1, n // 4096), 'L': n // max(1, n // 4096), 'E': d},
+        lambda w: 2 * w['B'] * w['L'], lambda w: w['B'] * w['L']**2, 6),
+    'prototype_cross_entropy': Op(build_prototype_cross_entropy, lambda n, d: {'K': NUM_CLASSES},
+                                  lambda w: w['N'], lambda w: w['N'] * w['K'] * w['D'], 3),
+}
+
+
 def workload(op, n, d):
     """Shape parameters of the benchmark workload for ``op`` at size N, D."""
-    if op == 'info_nce':
-        return {'Q': n}
-    if op == 'pixel_propagation':
-        b = max(1, n // 4096)
-        return {'B': b, 'L': n // b, 'E': d}
-    if op == 'prototype_cross_entropy':
-        return {'K': NUM_CLASSES}
-    return {}
+    return dict(OPS[op].workload(n, d), N=n, D=d)
 
 
 def case_dtype(device, backend):
@@ -100,19 +258,10 @@ def case_dtype(device, backend):
 def estimate_bytes(op, backend, n, d, itemsize):
     """Rough peak extra memory of one forward+backward, in bytes."""
     w = workload(op, n, d)
-    rows = {'info_nce': 2 * n + w.get('Q', 0), 'pixel_propagation': 2 * n}
-    inputs = rows.get(op, n) * d * itemsize
+    inputs = OPS[op].input_rows(w) * d * itemsize
     if backend != 'reference':
         return STREAMING_COPIES * inputs + STREAMING_WORKSPACE
-    dense = {
-        'supcon_loss': n * n,
-        'pixel_contrast_loss': n * n,
-        'pixel_logsumexp': n * n,
-        'info_nce': n * w.get('Q', 0),
-        'pixel_propagation': w.get('B', 0) * w.get('L', 0)**2,
-        'prototype_cross_entropy': n * w.get('K', 0) * d,
-    }[op]
-    return int(2 * inputs + REFERENCE_COPIES[op] * dense * 4)
+    return int(2 * inputs + OPS[op].reference_copies * OPS[op].dense(w) * 4)
 
 
 def memory_budget(device):
@@ -124,13 +273,6 @@ def memory_budget(device):
     return int(0.7 * avail_kib * 1024)
 
 
-def flop_count(op, n, d):
-    """Nominal forward+backward FLOPs of the N x N similarity ops (8 N^2 D per pass)."""
-    if op == 'pixel_contrast_loss':
-        return 16 * n * n * d  # two passes: negatives' logsumexp, positives' softplus
-    return 8 * n * n * d if op in FLEX_OPS else None
-
-
 # --------------------------------------------------------------------- child
 
 
@@ -139,69 +281,31 @@ def _proc_status_kib(field):
         return int(re.search(field + r':\s+(\d+)', f.read()).group(1))
 
 
-def _labels(n, gen):
-    labels = torch.randint(0, NUM_CLASSES, (n, ), generator=gen)
-    labels[torch.rand(n, generator=gen) < 0.05] = IGNORE_INDEX
-    return labels
-
-
 def build_case(op, backend, n, d, device, dtype, seed=0):
-    """Create inputs; return (leaf tensors with grad, closure -> loss)."""
-    gen = torch.Generator().manual_seed(seed)
+    """The inputs and loss closure of ``op`` at (N, D) on ``backend``."""
+    build = build_flex if backend == 'flex' else OPS[op].build
+    return build(Inputs(device, dtype, seed), backend, workload(op, n, d))
 
-    def tensor(*shape, unit=True, grad=True):
-        x = torch.randn(*shape, generator=gen)
-        if unit:
-            x = torch.nn.functional.normalize(x, dim=-1)
-        return x.to(device=device, dtype=dtype).requires_grad_(grad)
 
-    w = workload(op, n, d)
-    if backend == 'flex':
-        from torch.nn.attention.flex_attention import flex_attention
-        flex = torch.compile(flex_attention, dynamic=False)
-        z = tensor(n, d)
+def gemm_flops_per_s(shape, device, dtype, repeats, sync):
+    """Measured FLOP/s of ``torch.mm`` for (rows, inner) x (inner, cols).
 
-        def no_diagonal(score, b, h, q_idx, kv_idx):
-            return torch.where(q_idx == kv_idx, -float('inf'), score)
-
-        def run_flex():
-            q = z.view(1, 1, n, d)
-            _, lse = flex(q, q, q, score_mod=no_diagonal,
-                          scale=1.0 / TEMPERATURE, return_lse=True)
-            return lse
-
-        return [z], run_flex
-
-    import densecl.ops as ops
-    if op == 'supcon_loss':
-        z, labels = tensor(n, d), _labels(n, gen).to(device)
-        return [z], lambda: ops.supcon_loss(
-            z, labels, temperature=TEMPERATURE, backend=backend)
-    if op == 'pixel_contrast_loss':
-        z, labels = tensor(n, d), _labels(n, gen).to(device)
-        return [z], lambda: ops.pixel_contrast_loss(
-            z, labels, temperature=TEMPERATURE, backend=backend)
-    if op == 'pixel_logsumexp':
-        q = tensor(n, d)
-        return [q], lambda: ops.pixel_logsumexp(
-            q, temperature=TEMPERATURE, exclude_self=True, backend=backend)
-    if op == 'info_nce':
-        q, k = tensor(n, d), tensor(n, d)
-        negatives = tensor(w['Q'], d, grad=False)
-        return [q, k], lambda: ops.info_nce(
-            q, k, negatives, temperature=TEMPERATURE, backend=backend)
-    if op == 'pixel_propagation':
-        x = tensor(w['B'], w['L'], d)
-        value = tensor(w['B'], w['L'], w['E'], unit=False)
-        return [x, value], lambda: ops.pixel_propagation(
-            x, value, gamma=2.0, backend=backend)
-    if op == 'prototype_cross_entropy':
-        f, mu = tensor(n, d), tensor(w['K'], d)
-        var = (0.5 + torch.rand(w['K'], d, generator=gen)).to(device, dtype)
-        labels = _labels(n, gen).to(device)
-        return [f, mu], lambda: ops.prototype_cross_entropy(
-            f, mu, labels, TEMPERATURE, var=var, backend=backend)
-    raise ValueError(f'unknown op {op!r}')
+    Rows are capped so that the output stays under GEMM_MAX_OUTPUT elements:
+    the throughput of a plain GEMM with the case's inner and column sizes.
+    """
+    rows, inner, cols = shape
+    rows = min(rows, max(1, GEMM_MAX_OUTPUT // cols))
+    a = torch.randn(rows, inner, device=device).to(dtype)
+    b = torch.randn(cols, inner, device=device).to(dtype)
+    out = torch.empty(rows, cols, device=device, dtype=dtype)
+    times = []
+    for _ in range(repeats + 1):      # the first is a warm-up
+        sync()
+        start = time.perf_counter()
+        torch.mm(a, b.t(), out=out)
+        sync()
+        times.append(time.perf_counter() - start)
+    return 2 * rows * inner * cols / statistics.median(times[1:]), (rows, inner, cols)
 
 
 def _is_oom(exc):
@@ -219,19 +323,19 @@ def run_case(spec):
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     result = {'status': 'ok'}
 
-    def step(leaves, fn):
-        for leaf in leaves:
+    def step(case):
+        for leaf in case.leaves:
             leaf.grad = None
-        fn().sum().backward()
+        case.run().sum().backward()
 
     try:
         # A small pre-run pages in kernels, starts threads and JIT-compiles,
         # so none of that is counted as the op's memory.
-        step(*build_case(spec['op'], spec['backend'], PRE_RUN_N, spec['d'],
-                         device, dtype))
+        step(build_case(spec['op'], spec['backend'], PRE_RUN_N, spec['d'],
+                        device, dtype))
         sync()
-        leaves, fn = build_case(spec['op'], spec['backend'], spec['n'],
-                                spec['d'], device, dtype)
+        case = build_case(spec['op'], spec['backend'], spec['n'], spec['d'],
+                          device, dtype)
         gc.collect()
         if cuda:
             sync()
@@ -250,20 +354,27 @@ def run_case(spec):
             limit = (_proc_status_kib('VmSize') * 1024 + spec['budget'] +
                      2 * GIB)
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        step(leaves, fn)
+        step(case)
         sync()
         times = []
         for _ in range(spec['repeats']):
             sync()
             start = time.perf_counter()
-            step(leaves, fn)
+            step(case)
             sync()
             times.append(1e3 * (time.perf_counter() - start))
         peak = (torch.cuda.max_memory_allocated() if cuda else
                 _proc_status_kib('VmHWM') * 1024) - base
-        result.update(time_ms=statistics.median(times), times_ms=times,
+        time_ms = statistics.median(times)
+        # The GEMM baseline runs after the peak is read, in the same process.
+        gemm, gemm_shape = gemm_flops_per_s(case.gemm_shape, device, dtype,
+                                            max(3, spec['repeats']), sync)
+        achieved = case.flops / (time_ms * 1e-3)
+        result.update(time_ms=time_ms, times_ms=times,
                       peak_extra_mib=max(peak, 0) / MIB,
-                      threads=torch.get_num_threads())
+                      threads=torch.get_num_threads(), flops=case.flops,
+                      tflops=achieved / 1e12, gemm_shape=gemm_shape,
+                      gemm_tflops=gemm / 1e12, gemm_fraction=achieved / gemm)
     except Exception as exc:  # noqa: BLE001  (reported, not raised)
         kind = 'OOM' if _is_oom(exc) else 'error'
         message = ' '.join(str(exc).split())[:120]
@@ -354,14 +465,20 @@ def ratios(cases):
 
 
 def format_table(cases):
-    """Plain-text table, grouped by op, N, D, backend."""
-    order = {name: i for i, name in enumerate(OPS + BACKENDS)}
+    """Plain-text table, grouped by op, N, D, backend.
 
-    def num(value, fmt):
-        return '-' if value is None else format(value, fmt)
+    ``GFLOP/s`` counts the FLOPs each path executes; ``of GEMM`` divides that
+    by the measured ``torch.mm`` throughput of the same shape (the figure of
+    merit: 1.0 would be a path running at plain matmul speed).
+    """
+    order = {name: i for i, name in enumerate(list(OPS) + list(BACKENDS))}
+
+    def num(value, fmt, scale=1):
+        return '-' if value is None else format(value * scale, fmt)
 
     rows = [('op', 'N', 'D', 'backend', 'dtype', 'time ms', 'peak extra MiB',
-             'time/ref', 'mem/ref', 'status')]
+             'time/ref', 'mem/ref', 'GFLOP/s', 'of GEMM', 'status')]
+    numeric = range(5, 11)
     for c in sorted(cases, key=lambda c: (order[c['op']], c['n'], c['d'],
                                           order[c['backend']])):
         ok = c['status'] == 'ok'
@@ -370,9 +487,11 @@ def format_table(cases):
                      num(c.get('peak_extra_mib'), '.1f'),
                      num(c['time_ratio'], '.2f'),
                      num(c['memory_ratio'], '.3f'),
+                     num(c.get('tflops'), '.1f', 1e3),
+                     num(c.get('gemm_fraction'), '.2f'),
                      '' if ok else c['status']))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.rjust(w) if 5 <= i < 9 else cell.ljust(w)
+    lines = ['  '.join(cell.rjust(w) if i in numeric else cell.ljust(w)
                        for i, (cell, w) in enumerate(zip(row, widths)))
              .rstrip() for row in rows]
     lines.insert(1, '-' * len(lines[0]))
@@ -438,9 +557,6 @@ def run_sweep(args, header, plan):
             if kind in ('timeout', 'OOM'):
                 failed[(op, backend, d)] = f'{kind} at N={n}'
         case.update(result)
-        flops = flop_count(op, n, d)
-        if flops and case['status'] == 'ok':
-            case['tflops'] = flops / (case['time_ms'] * 1e-3) / 1e12
         cases.append(case)
         done = (f"{case['time_ms']:.1f} ms, {case['peak_extra_mib']:.1f} MiB"
                 if case['status'] == 'ok' else case['status'])
@@ -481,7 +597,7 @@ def main(argv=None):
         if (cuda and 'tflops' in c and c['backend'] == 'triton'
                 and (c['op'], c['n'], c['d']) == ('supcon_loss', 131072, 128)):
             print(f"supcon_loss N=131072 D=128 {c['dtype']} triton: "
-                  f"{c['tflops']:.1f} TFLOP/s (8 N^2 D / time) = "
+                  f"{c['tflops']:.1f} TFLOP/s (FLOPs as executed / time) = "
                   f"{100 * c['tflops'] / args.peak_tflops:.1f}% of "
                   f"{args.peak_tflops:g} TFLOP/s peak")
     print(f'wrote {args.json}')

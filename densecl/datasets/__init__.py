@@ -1,3 +1,4 @@
+from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 

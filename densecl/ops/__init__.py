@@ -7,15 +7,18 @@ only; ``positive_softplus``; ``propagation``), each implemented by three
 backends (``backend=``):
 
 - ``'triton'``: ``densecl.ops.triton`` kernels, for CUDA tensors (or any
-  tensor under ``TRITON_INTERPRET=1``); imported only when chosen;
+  tensor under ``TRITON_INTERPRET=1``) of float32/bfloat16/float16 with
+  feature dims up to 256; imported only when chosen; raises ``ValueError``
+  with the reason for any other call;
 - ``'tiled'``: ``densecl.ops.tiled``, tiled PyTorch with custom autograd (the CPU path);
 - ``'reference'``: ``densecl.ops.reference``, naive dense formulas, O(N x M)
   memory; the test oracle;
-- ``'auto'``: triton for CUDA tensors where triton imports, else tiled.
+- ``'auto'``: triton for CUDA tensors the kernels support, else tiled (the
+  fallback, e.g. for float64 or wide features, is logged at debug level).
 
 Inputs may be float16/bfloat16/float32/float64; the arithmetic and the
-results are float32, or float64 for float64 inputs. This package needs only
-torch (and triton for the GPU path), not mmseg.
+results are float32, or float64 for float64 inputs, on every backend. This
+package needs only torch (and triton for the GPU path), not mmseg.
 """
 from .dispatch import BACKENDS
 from .losses import (info_nce, pixel_contrast_loss, prototype_cross_entropy, prototype_logits,

@@ -83,3 +83,16 @@ def check_labelled_set(z, labels, extra, extra_labels):
         check_like('extra', extra, 'z', z)
         check_feature_dim('extra', extra, 'z', z)
         check_index('extra_labels', extra_labels, extra.shape[0], 'extra', extra)
+
+
+def check_label_range(name, labels, num_classes, ignore_index):
+    """Every label is in [0, num_classes) or ``ignore_index``.
+
+    Checked on the host (one device sync) because the labels are used as
+    indices: an index of -1 would silently pick the last class on the fused
+    paths.
+    """
+    bad = labels[(labels != ignore_index) & ((labels < 0) | (labels >= num_classes))]
+    if bad.numel():
+        raise ValueError(f'{name} must be in [0, {num_classes}) or ignore_index '
+                         f'({ignore_index}), got {bad[0].item()}')

@@ -7,8 +7,9 @@ ordinary autograd on per-row quantities.
 import torch
 
 from . import reference
-from .checks import (check_feature_dim, check_float, check_index, check_labelled_set,
-                     check_like, check_positive, check_prototypes, check_reduction)
+from .checks import (check_feature_dim, check_float, check_index, check_label_range,
+                     check_labelled_set, check_like, check_positive, check_prototypes,
+                     check_reduction)
 from .dispatch import backend_module, resolve_backend
 from .precision import accumulation_dtype
 
@@ -24,6 +25,23 @@ def reduce_rows(loss_valid, valid, counted, reduction):
     if reduction == 'sum':
         return loss_valid.sum()
     return loss_valid.sum() / counted.sum().clamp_min(1)
+
+
+def _labelled_rows(z, labels, ignore_index, extra, extra_labels):
+    """The non-ignored rows of ``z`` and ``extra`` with dense class ids 0..C-1 shared by both.
+
+    Returns ``(valid, pixels, bank, pixel_class, bank_class, num_classes)``;
+    ``bank`` is None without ``extra``.
+    """
+    valid = labels != ignore_index
+    pixels, class_of, bank = z[valid], labels[valid], None
+    if extra is not None:
+        extra_valid = extra_labels != ignore_index
+        bank = extra[extra_valid]
+        class_of = torch.cat([class_of, extra_labels[extra_valid]])
+    class_ids, class_of = torch.unique(class_of, return_inverse=True)
+    num_pixels = pixels.shape[0]
+    return valid, pixels, bank, class_of[:num_pixels], class_of[num_pixels:], class_ids.numel()
 
 
 def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_labels=None,
@@ -43,7 +61,7 @@ def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_
 
     Args:
         z (Tensor): (N, D) pixel embeddings (usually L2-normalised).
-        labels (Tensor): (N,) integer labels, any non-negative values.
+        labels (Tensor): (N,) integer labels, any values (only equality matters).
         temperature (float): > 0.
         ignore_index (int): label of pixels that are neither anchors nor
             contrasted against.
@@ -54,36 +72,18 @@ def supcon_loss(z, labels, temperature=0.1, ignore_index=255, extra=None, extra_
             positive-less rows.
         backend (str): one of :data:`BACKENDS`.
     """
-    check_float('z', z, 2)
-    check_index('labels', labels, z.shape[0], 'z', z)
-    if (extra is None) != (extra_labels is None):
-        raise ValueError('extra and extra_labels must be given together, got only '
-                         + ('extra' if extra_labels is None else 'extra_labels'))
-    if extra is not None:
-        check_float('extra', extra, 2)
-        check_like('extra', extra, 'z', z)
-        check_feature_dim('extra', extra, 'z', z)
-        check_index('extra_labels', extra_labels, extra.shape[0], 'extra', extra)
+    check_labelled_set(z, labels, extra, extra_labels)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, z.device)
+    backend = resolve_backend(backend, z.device, z.dtype, (z.shape[1],))
     if backend == 'reference':
         return reference.supcon_loss(z, labels, temperature, ignore_index, extra,
                                      extra_labels, reduction)
     module = backend_module(backend)
     dtype = accumulation_dtype(z)
 
-    valid = labels != ignore_index
-    pixels = z[valid]
-    class_of = labels[valid]
-    if extra is not None:
-        extra_valid = extra_labels != ignore_index
-        bank = extra[extra_valid]
-        class_of = torch.cat([class_of, extra_labels[extra_valid]])
-    # Dense class ids 0..C-1, shared by the batch and the extra set.
-    class_ids, class_of = torch.unique(class_of, return_inverse=True)
-    num_classes, num_pixels = class_ids.numel(), pixels.shape[0]
-    pixel_class, bank_class = class_of[:num_pixels], class_of[num_pixels:]
+    valid, pixels, bank, pixel_class, bank_class, num_classes = _labelled_rows(
+        z, labels, ignore_index, extra, extra_labels)
 
     # Dropping the ignored rows first lets the primitive exclude j == i
     # without a key mask.
@@ -134,7 +134,7 @@ def info_nce(q, k_pos, negatives, temperature=0.2, reduction='mean', backend='au
     check_feature_dim('negatives', negatives, 'q', q)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, q.device)
+    backend = resolve_backend(backend, q.device, q.dtype, (q.shape[1],))
     if backend == 'reference':
         return reference.info_nce(q, k_pos, negatives, temperature, reduction)
     dtype = accumulation_dtype(q)
@@ -190,9 +190,12 @@ def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=2
     """
     check_prototypes(f, mu, var)
     check_index('labels', labels, f.shape[0], 'f', f)
+    check_label_range('labels', labels, mu.shape[0], ignore_index)
     temperature = check_positive('temperature', temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, f.device)
+    # With var the primitive sees [f, f^2] . [mu, var / 2t]: twice the feature dim.
+    feature_dim = f.shape[1] * (1 if var is None else 2)
+    backend = resolve_backend(backend, f.device, f.dtype, (feature_dim,))
     if backend == 'reference':
         return reference.prototype_cross_entropy(f, mu, labels, temperature, var,
                                                  ignore_index, reduction)
@@ -251,24 +254,15 @@ def pixel_contrast_loss(z, labels, temperature=0.1, base_temperature=0.07, ignor
     temperature = check_positive('temperature', temperature)
     base_temperature = check_positive('base_temperature', base_temperature)
     check_reduction(reduction)
-    backend = resolve_backend(backend, z.device)
+    backend = resolve_backend(backend, z.device, z.dtype, (z.shape[1],))
     if backend == 'reference':
         return reference.pixel_contrast_loss(z, labels, temperature, base_temperature,
                                              ignore_index, extra, extra_labels, reduction)
     module = backend_module(backend)
     dtype = accumulation_dtype(z)
 
-    valid = labels != ignore_index
-    pixels = z[valid]
-    class_of = labels[valid]
-    if extra is not None:
-        extra_valid = extra_labels != ignore_index
-        bank = extra[extra_valid]
-        class_of = torch.cat([class_of, extra_labels[extra_valid]])
-    # Dense class ids 0..C-1, shared by the batch and the extra set.
-    class_ids, class_of = torch.unique(class_of, return_inverse=True)
-    num_classes, num_pixels = class_ids.numel(), pixels.shape[0]
-    pixel_class, bank_class = class_of[:num_pixels], class_of[num_pixels:]
+    valid, pixels, bank, pixel_class, bank_class, num_classes = _labelled_rows(
+        z, labels, ignore_index, extra, extra_labels)
 
     log_neg = module.logsumexp(pixels, pixels, temperature, True, None, pixel_class,
                                pixel_class).to(dtype)

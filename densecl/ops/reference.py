@@ -24,6 +24,11 @@ def _reduce(loss, counted, reduction):
     return loss.sum() / counted.sum().clamp_min(1)
 
 
+def _zero_rows(x, rows):
+    """``x`` with the ``rows`` (a bool mask) set to 0, and zero gradient there."""
+    return x.masked_fill(rows[:, None], 0)
+
+
 def logsumexp(q, k, temperature, exclude_self, k_mask, q_labels=None, k_labels=None):
     """``out_i = log sum_j exp(q_i . k_j / temperature)`` over the allowed columns.
 
@@ -85,14 +90,17 @@ def supcon_loss(z, labels, temperature, ignore_index, extra, extra_labels, reduc
     """
     dtype = accumulation_dtype(z) if extra is None else accumulation_dtype(z, extra)
     n = z.shape[0]
+    valid_row = labels != ignore_index
+    # Ignored rows take no part in the loss: zeroing them keeps a NaN or inf
+    # stored there out of every product (NaN * 0 is NaN).
+    z = _zero_rows(z, ~valid_row)
     contrast, contrast_labels = z, labels
     if extra is not None:
-        contrast = torch.cat([z, extra])
+        contrast = torch.cat([z, _zero_rows(extra, extra_labels == ignore_index)])
         contrast_labels = torch.cat([labels, extra_labels])
     logits = z.to(dtype) @ contrast.to(dtype).t() / temperature
     not_self = torch.ones_like(logits, dtype=torch.bool)
     not_self[:, :n] = ~torch.eye(n, dtype=torch.bool, device=z.device)
-    valid_row = labels != ignore_index
     in_denominator = not_self & (contrast_labels != ignore_index)[None, :] & valid_row[:, None]
     positive = in_denominator & (labels[:, None] == contrast_labels[None, :])
     has_pos = positive.any(1)
@@ -120,9 +128,10 @@ def pixel_contrast_loss(z, labels, temperature, base_temperature, ignore_index, 
     """
     dtype = accumulation_dtype(z) if extra is None else accumulation_dtype(z, extra)
     n = z.shape[0]
+    z = _zero_rows(z, labels == ignore_index)
     contrast, contrast_labels = z, labels
     if extra is not None:
-        contrast = torch.cat([z, extra])
+        contrast = torch.cat([z, _zero_rows(extra, extra_labels == ignore_index)])
         contrast_labels = torch.cat([labels, extra_labels])
     logits = z.to(dtype) @ contrast.to(dtype).t() / temperature
     valid_pair = (labels != ignore_index)[:, None] & (contrast_labels != ignore_index)[None, :]
@@ -173,8 +182,9 @@ def prototype_logits(f, mu, temperature, var=None):
 
 
 def prototype_cross_entropy(f, mu, labels, temperature, var, ignore_index, reduction):
-    """Cross-entropy of :func:`prototype_logits` against ``labels``; ignored rows give 0."""
-    logits = prototype_logits(f, mu, temperature, var)
+    """Cross-entropy of :func:`prototype_logits` against ``labels``; ignored rows give 0
+    whatever they hold."""
     valid = labels != ignore_index
+    logits = prototype_logits(_zero_rows(f, ~valid), mu, temperature, var)
     loss = F.cross_entropy(logits, labels.masked_fill(~valid, 0).long(), reduction='none')
     return _reduce(loss * valid, valid, reduction)

@@ -1,12 +1,25 @@
 """The two primitives as public functions: checked arguments, chosen backend."""
-import torch
 import torch.nn.functional as F
 
 from .checks import check_feature_dim, check_float, check_index, check_like, check_positive
 from .dispatch import backend_module, resolve_backend
+from .precision import accumulation_dtype
+
+# The norm below which a pixel is treated as zero: its normalised vector is
+# x / NORM_EPS, so all-zero pixels stay zero and similarities stay <= 1.
+NORM_EPS = 1e-12
 
 
-def pixel_logsumexp(q, k=None, temperature=0.1, exclude_self=True, k_mask=None,
+def normalize_pixels(x):
+    """``x / max(||x||, NORM_EPS)`` along the last dim, computed in float32 (or float64).
+
+    Half inputs would underflow: their squared norm, or 1e-12 itself, is 0
+    in float16.
+    """
+    return F.normalize(x.to(accumulation_dtype(x)), dim=-1, eps=NORM_EPS).to(x.dtype)
+
+
+def pixel_logsumexp(q, k=None, temperature=0.1, exclude_self=None, k_mask=None,
                     backend='auto'):
     """Per-row ``log sum_j exp(q_i . k_j / temperature)`` without the (N, M) matrix.
 
@@ -15,7 +28,10 @@ def pixel_logsumexp(q, k=None, temperature=0.1, exclude_self=True, k_mask=None,
         k (Tensor, optional): (M, D) keys; None contrasts ``q`` with itself
             (the gradients of both roles then add up in ``q``).
         temperature (float): softmax temperature, > 0.
-        exclude_self (bool): drop the term j == i.
+        exclude_self (bool, optional): drop the term j == i. Defaults to
+            True when ``k`` is None (a pixel is not its own negative) and to
+            False for a separate key set, whose key i is unrelated to query i;
+            pass True for two aligned views whose row i is the same pixel.
         k_mask (Tensor, optional): (M,) bool, True for usable keys.
         backend (str): one of :data:`BACKENDS`.
 
@@ -34,15 +50,18 @@ def pixel_logsumexp(q, k=None, temperature=0.1, exclude_self=True, k_mask=None,
         check_index('k_mask', k_mask, keys.shape[0], 'k' if k is not None else 'q', keys,
                     dtype_kind='bool')
     temperature = check_positive('temperature', temperature)
-    module = backend_module(resolve_backend(backend, q.device))
+    if exclude_self is None:
+        exclude_self = k is None
+    module = backend_module(resolve_backend(backend, q.device, q.dtype, (q.shape[1],)))
     return module.logsumexp(q, keys, temperature, bool(exclude_self), k_mask)
 
 
 def pixel_propagation(x, value, gamma=2.0, backend='auto'):
     """PixPro pixel propagation (Xie et al. 2021): ``y_i = sum_j max(x_i . x_j, 0)^gamma value_j``.
 
-    ``x`` is L2-normalised along its feature dim here; the weights are not
-    normalised by their sum, as in PixPro.
+    ``x`` is L2-normalised along its feature dim here (see
+    :func:`normalize_pixels`); the weights are not normalised by their sum,
+    as in PixPro.
 
     Args:
         x (Tensor): (B, L, D) features, or (B, D, H, W) feature maps.
@@ -68,11 +87,9 @@ def pixel_propagation(x, value, gamma=2.0, backend='auto'):
         raise ValueError(f'value (B, L, E) {tuple(value.shape)} must match x (B, L, D) '
                          f'{tuple(x.shape)} in B and L')
     gamma = check_positive('gamma', gamma)
-    module = backend_module(resolve_backend(backend, x.device))
-    # eps = the smallest normal number: 1e-12 underflows to 0 in float16,
-    # which would turn an all-zero pixel into NaN.
-    x = F.normalize(x, dim=-1, eps=torch.finfo(x.dtype).tiny)
-    y = module.propagation(x, value, gamma)
+    module = backend_module(resolve_backend(backend, x.device, x.dtype,
+                                            (x.shape[2], value.shape[2])))
+    y = module.propagation(normalize_pixels(x), value, gamma)
     if maps:
         y = y.transpose(1, 2).reshape(batch, channels, height, width)
     return y

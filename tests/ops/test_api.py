@@ -1,5 +1,6 @@
 """The public API of densecl.ops: argument checks, backend choice, layouts, dtypes."""
 import importlib.util
+import logging
 import math
 
 import pytest
@@ -116,10 +117,75 @@ def test_reference_backend_calls_the_naive_composites(monkeypatch):
     assert called == ['supcon_loss', 'info_nce', 'prototype_cross_entropy']
 
 
-@pytest.mark.skipif(importlib.util.find_spec('triton') is None, reason='needs triton')
+CUDA = torch.device('cuda')
+needs_triton = pytest.mark.skipif(importlib.util.find_spec('triton') is None,
+                                  reason='needs triton')
+
+
+@needs_triton
 def test_auto_prefers_triton_for_cuda_tensors():
-    assert dispatch.resolve_backend('auto', torch.device('cuda')) == 'triton'
-    assert dispatch.resolve_backend('auto', torch.device('cpu')) == 'tiled'
+    for dtype in (torch.float32, torch.bfloat16, torch.float16):
+        assert dispatch.resolve_backend('auto', CUDA, dtype, (256,)) == 'triton'
+    assert dispatch.resolve_backend('auto', torch.device('cpu'), torch.float32, (8,)) == 'tiled'
+
+
+# (dtype, feature dims the kernel would see, what the reason mentions)
+TRITON_UNSUPPORTED = [
+    (torch.float64, (16,), 'float64'),
+    (torch.float32, (257,), '256'),
+    (torch.bfloat16, (64, 512), '256'),       # propagation: value dims count too
+]
+
+
+@needs_triton
+@pytest.mark.parametrize('dtype,dims,reason', TRITON_UNSUPPORTED)
+def test_auto_falls_back_to_tiled_where_triton_cannot_run(caplog, dtype, dims, reason):
+    with caplog.at_level(logging.DEBUG, logger=dispatch.__name__):
+        assert dispatch.resolve_backend('auto', CUDA, dtype, dims) == 'tiled'
+    assert len(caplog.records) == 1 and reason in caplog.records[0].getMessage()
+    with pytest.raises(ValueError, match=rf"backend='triton'.*{reason}"):
+        dispatch.resolve_backend('triton', CUDA, dtype, dims)
+
+
+@needs_triton
+def test_explicit_triton_refuses_what_its_kernels_cannot_compute():
+    """float64 would come back float32; prototype CE with var doubles D (2 x 200 > 256)."""
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'   # cpu: the interpreter
+    q, x, v = Q.to(device), X.to(device), V.to(device)
+    with pytest.raises(ValueError, match='float64'):
+        ops.pixel_logsumexp(q.double(), backend='triton')
+    with pytest.raises(ValueError, match='float64'):
+        ops.pixel_propagation(x.double(), v.double(), backend='triton')
+    f, mu, labels = randn(6, 200).to(device), randn(3, 200, seed=1).to(device), LABELS.to(device)
+    with pytest.raises(ValueError, match='feature dims up to 256, got 400'):
+        ops.prototype_cross_entropy(f, mu, labels, 0.1, var=mu.abs(), backend='triton')
+    # Without var the primitive sees D = 200, which the kernels support.
+    assert torch.isfinite(ops.prototype_cross_entropy(f, mu, labels, 0.1, backend='triton'))
+    if device == 'cpu':
+        with pytest.raises(ValueError, match='interpreter'):
+            ops.pixel_logsumexp(q.half(), backend='triton')
+
+
+@pytest.mark.parametrize('backend', ['tiled', 'reference', 'triton'])
+@pytest.mark.parametrize('label', [-1, 3, 7])
+def test_prototype_cross_entropy_rejects_labels_outside_the_prototypes(backend, label):
+    if backend == 'triton' and importlib.util.find_spec('triton') is None:
+        pytest.skip('needs triton')
+    labels = LABELS.clone()
+    labels[2] = label
+    with pytest.raises(ValueError, match=rf'labels must be in \[0, 3\).*255.*got {label}'):
+        ops.prototype_cross_entropy(Q, MU, labels, 0.1, backend=backend)
+
+
+def test_pixel_logsumexp_separate_keys_keep_every_key():
+    """200 queries against 333 independent keys: the plain log-sum-exp, key i included."""
+    q, k = F.normalize(randn(200, 16, seed=8), dim=1), F.normalize(randn(333, 16, seed=9), dim=1)
+    expected = torch.logsumexp(q.double() @ k.double().t() / 0.1, 1)
+    torch.testing.assert_close(ops.pixel_logsumexp(q, k, 0.1), expected.float())
+    # Two aligned views say so: key i is the same pixel as query i.
+    aligned = ops.pixel_logsumexp(q, k[:200], 0.1, exclude_self=True)
+    logits = (q.double() @ k[:200].double().t() / 0.1).fill_diagonal_(float('-inf'))
+    torch.testing.assert_close(aligned, torch.logsumexp(logits, 1).float())
 
 
 @pytest.mark.parametrize('backend', ['tiled', 'reference'])
@@ -166,7 +232,7 @@ def test_pixel_logsumexp_self_contrast():
     lse = ops.pixel_logsumexp(Q, temperature=0.3)
     expected = reference.logsumexp(Q.double(), Q.double(), 0.3, True, None)
     torch.testing.assert_close(lse, expected.float())
-    assert torch.equal(ops.pixel_logsumexp(Q, Q, 0.3), lse)
+    assert torch.equal(ops.pixel_logsumexp(Q, Q, 0.3, exclude_self=True), lse)
 
 
 def test_pixel_propagation_layouts_and_normalisation():
@@ -216,3 +282,58 @@ def test_float64_stays_float64():
     assert ops.info_nce(q, q, k).dtype == torch.float64
     assert ops.pixel_propagation(X.double(), gamma=2.0, value=V.double()).dtype == torch.float64
     assert ops.prototype_cross_entropy(q, MU.double(), LABELS, 0.1).dtype == torch.float64
+
+
+def test_pixel_propagation_tiny_pixels_keep_similarities_at_most_one():
+    """A pixel of 1e-30 entries counts as (almost) zero, not as a vector of norm 1e8."""
+    x = randn(1, 6, 8, seed=10).requires_grad_()
+    value = torch.ones(1, 6, 1)
+    with torch.no_grad():
+        x[0, 0] = 1e-30
+    y = ops.pixel_propagation(x, value, gamma=2.0, backend='tiled')
+    # |s_ij| <= 1 and value 1: every output is at most the number of pixels.
+    assert y.abs().max() <= 6
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_pixel_propagation_normalises_small_half_pixels(dtype):
+    """Pixels of norm ~3e-5 (below float16's smallest normal) are normalised to 1, not
+    treated as zero: the scale of x must not matter."""
+    x, value = randn(1, 6, 8, seed=11), randn(1, 6, 3, seed=12)
+    small = (x * 1e-5).to(dtype)
+    expected = reference.propagation(F.normalize(small.double(), dim=-1), value.double(), 2.0)
+    got = ops.pixel_propagation(small, value.to(dtype), gamma=2.0, backend='tiled')
+    torch.testing.assert_close(got, expected.float(), rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize('backend', ['reference', 'tiled'])
+def test_ignored_rows_holding_nan_do_not_contribute(backend):
+    """The documented contract: ignored rows are not anchors and not in any denominator,
+    whatever they hold."""
+    z, extra = randn(6, 8, seed=13), randn(5, 8, seed=14)
+    extra_labels = torch.tensor([0, 1, 255, 2, 1])
+    clean = ops.supcon_loss(z, LABELS, extra=extra, extra_labels=extra_labels,
+                            reduction='none', backend=backend)
+    z_nan, extra_nan = z.clone().requires_grad_(), extra.clone().requires_grad_()
+    with torch.no_grad():
+        z_nan[LABELS == 255] = float('nan')
+        extra_nan[extra_labels == 255] = float('nan')
+    loss = ops.supcon_loss(z_nan, LABELS, extra=extra_nan, extra_labels=extra_labels,
+                           reduction='none', backend=backend)
+    torch.testing.assert_close(loss, clean)
+    loss.sum().backward()
+    assert torch.isfinite(z_nan.grad).all() and torch.isfinite(extra_nan.grad).all()
+
+    f = z.clone()
+    f[LABELS == 255] = float('nan')
+    f.requires_grad_()
+    for var in (None, VAR):
+        loss = ops.prototype_cross_entropy(f, MU, LABELS, 0.1, var=var, reduction='none',
+                                           backend=backend)
+        clean = ops.prototype_cross_entropy(z, MU, LABELS, 0.1, var=var, reduction='none',
+                                            backend=backend)
+        torch.testing.assert_close(loss, clean)
+        loss.sum().backward()
+        assert torch.isfinite(f.grad).all()

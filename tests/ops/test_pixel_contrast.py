@@ -10,16 +10,11 @@ import math
 import os
 
 import pytest
-import test_tiled
 import torch
-from test_tiled import LargestTensor, assert_close, compare, labels_with, randn
+from ops_testing import LargestTensor, assert_close, compare, labels_with, randn
 
 import densecl.ops as ops
 from densecl.ops import reference, tiled
-
-# The fixtures of test_tiled.py: one thread, and ragged tiles via ``tiles(rows, cols)``.
-one_thread = test_tiled.one_thread
-tiles = test_tiled.tiles
 
 NEG_INF = float('-inf')
 

@@ -7,67 +7,11 @@ ones go through torch.autograd.gradcheck.
 """
 import pytest
 import torch
-import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 import densecl.ops as ops
-from densecl.ops import tiled, reference
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run single-threaded: the tests launch thousands of tiny per-tile matmuls, and
-    on small VMs each OpenMP parallel region can cost ~20 ms of thread wake-up."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def tiles(monkeypatch):
-    """``tiles(rows, cols)``: tile sizes that split ``rows`` x ``cols`` into ~4 x 3 ragged tiles."""
-
-    def set_tiles(rows, cols):
-        monkeypatch.setattr(tiled, 'ROW_TILE', rows // 4 + 1)
-        monkeypatch.setattr(tiled, 'COL_TILE', cols // 3 + 2)
-
-    return set_tiles
-
-
-def randn(*shape, seed, norm=None):
-    x = torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    return x if norm is None else norm * F.normalize(x, dim=-1)
-
-
-def value_and_grads(fn, inputs, dtype, upstream=None):
-    """``fn`` at ``inputs`` cast to ``dtype``: its value and the gradient of every input."""
-    leaves = [x.detach().to(dtype).requires_grad_() for x in inputs]
-    out = fn(*leaves)
-    out.backward(torch.ones_like(out) if upstream is None else upstream.to(out.dtype))
-    return [out.detach()] + [x.grad for x in leaves]
-
-
-def assert_close(actual, expected, rtol=1e-4):
-    """Elementwise rtol with an absolute floor of rtol x the largest finite |expected|
-    (at least 1e-6, float32 rounding of an exact zero)."""
-    expected = expected.to(torch.float64)
-    finite = torch.isfinite(expected)
-    scale = expected[finite].abs().max().item() if finite.any() else 1.0
-    torch.testing.assert_close(actual.to(torch.float64), expected, rtol=rtol,
-                               atol=max(rtol * scale, 1e-6))
-
-
-def compare(fused, naive, inputs, rtol=1e-4, upstream=None):
-    """Fused in float32 vs the oracle in float64: value and every input gradient."""
-    got = value_and_grads(fused, inputs, torch.float32, upstream)
-    want = value_and_grads(naive, inputs, torch.float64, upstream)
-    assert got[0].dtype == torch.float32
-    for g, w in zip(got, want):
-        assert torch.isfinite(g).all() == torch.isfinite(w).all()
-        assert_close(g, w, rtol)
-    return got
+from densecl.ops import reference, tiled
+from ops_testing import (LargestTensor, assert_close, compare, labels_with, randn,
+                         value_and_grads)
 
 
 # ------------------------------------------------------------- logsumexp
@@ -200,17 +144,6 @@ def test_propagation_matches_reference(tiles, B, L, D, E, gamma):
 
 
 # ---------------------------------------------------------------- losses
-
-def labels_with(n, num_classes, seed, ignore_frac=0.2, offset=0):
-    """Random labels in [offset, offset + num_classes) with ~ignore_frac at 255 and
-    one class that has a single pixel."""
-    gen = torch.Generator().manual_seed(seed)
-    labels = torch.randint(offset, offset + num_classes, (n,), generator=gen)
-    labels[torch.rand(n, generator=gen) < ignore_frac] = 255
-    if n > 3:
-        labels[3] = offset + num_classes      # a singleton class: no positive
-    return labels
-
 
 # (N, D, t, classes, norm, extra M, label offset)
 SUPCON_CASES = [
@@ -379,21 +312,6 @@ def test_gradcheck_losses_through_torch_backend(tiles):
 
 
 # ----------------------------------------------------------------- memory
-
-class LargestTensor(TorchDispatchMode):
-    """Records the largest numel among the outputs of every op run under it."""
-
-    def __init__(self):
-        super().__init__()
-        self.numel = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                self.numel = max(self.numel, t.numel())
-        return out
-
 
 def test_no_tensor_grows_with_n_times_m(tiles):
     """Forward and backward of every op through 'torch' stay far below N x M elements."""

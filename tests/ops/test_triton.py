@@ -10,76 +10,38 @@ import torch.nn.functional as F
 
 pytest.importorskip('triton')
 
+from densecl.ops import reference  # noqa: E402
 from densecl.ops import triton as triton_ops  # noqa: E402
-
-try:  # the package oracle once it exists, else the local formulas below
-    from densecl.ops import reference as _reference
-except ImportError:  # pragma: no cover - depends on what is merged
-    _reference = None
-
-DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
-def _naive_logsumexp(q, k, temperature, exclude_self, k_mask):
-    """Dense masked logsumexp; empty rows give -inf with a zero gradient."""
-    s = q @ k.t() / temperature
-    valid = torch.ones_like(s, dtype=torch.bool)
-    if k_mask is not None:
-        valid &= k_mask[None, :]
-    if exclude_self:
-        n = min(s.shape)
-        valid[torch.arange(n), torch.arange(n)] = False
-    empty = ~valid.any(1)
-    s = s.masked_fill(~valid, float('-inf'))
-    s = torch.where(empty[:, None], torch.zeros_like(s), s)
-    lse = torch.logsumexp(s, 1)
-    return torch.where(empty, torch.full_like(lse, float('-inf')), lse)
-
-
-def _naive_propagation(x, value, gamma):
-    # relu, not clamp: the spec's derivative of max(s, 0) is 0 at s == 0 exactly.
-    return torch.relu(x @ x.transpose(1, 2)).pow(gamma) @ value
-
-
-def ref_logsumexp(q, k, temperature, exclude_self, k_mask):
-    if _reference is not None and hasattr(_reference, 'logsumexp'):
-        return _reference.logsumexp(q, k, temperature, exclude_self, k_mask)
-    return _naive_logsumexp(q, k, temperature, exclude_self, k_mask)
-
-
-def ref_propagation(x, value, gamma):
-    if _reference is not None and hasattr(_reference, 'propagation'):
-        return _reference.propagation(x, value, gamma)
-    return _naive_propagation(x, value, gamma)
+from ops_testing import TRITON_DEVICE as DEVICE  # noqa: E402
+from ops_testing import assert_close, value_and_grads  # noqa: E402
 
 
 def unit(*shape, gen):
     return F.normalize(torch.randn(*shape, generator=gen, dtype=torch.float64), dim=-1)
 
 
-def close(actual, expected, rtol=1e-4):
-    """Elementwise rtol plus an absolute floor of rtol times the largest |expected|."""
-    expected = expected.to(actual.device, torch.float64)
-    floor = rtol * max(expected[torch.isfinite(expected)].abs().max().item(), 1e-6) \
-        if torch.isfinite(expected).any() else rtol
-    torch.testing.assert_close(actual.double(), expected, rtol=rtol, atol=floor)
-
-
-def run_lse(q64, k64, temperature, exclude_self, k_mask, same=False, grad=None):
+def run_lse(q64, k64, temperature, exclude_self, k_mask, same=False):
     """Kernel (fp32) and reference (fp64) values and q/k grads for the same inputs."""
-    gen = torch.Generator().manual_seed(123)
-    g = torch.randn(q64.shape[0], generator=gen, dtype=torch.float64) if grad is None else grad
+    upstream = torch.randn(q64.shape[0], generator=torch.Generator().manual_seed(123),
+                           dtype=torch.float64)
     out = {}
-    for name, fn, dtype, dev in (('kernel', triton_ops.logsumexp, torch.float32, DEVICE),
-                                 ('ref', ref_logsumexp, torch.float64, 'cpu')):
-        q = q64.detach().to(dev, dtype, copy=True).requires_grad_()
-        k = q if same else k64.detach().to(dev, dtype, copy=True).requires_grad_()
-        km = None if k_mask is None else k_mask.to(dev)
-        lse = fn(q, k, temperature, exclude_self, km)
-        finite = torch.isfinite(lse)
-        (lse[finite] * g.to(dev, lse.dtype)[finite]).sum().backward()
-        out[name] = (lse.detach(), q.grad, None if same else k.grad)
+    for name, module, dtype, device in (('kernel', triton_ops, torch.float32, DEVICE),
+                                        ('ref', reference, torch.float64, 'cpu')):
+        mask = None if k_mask is None else k_mask.to(device)
+        if same:
+            fn = lambda x: module.logsumexp(x, x, temperature, exclude_self, mask)  # noqa: E731
+            lse, dq = value_and_grads(fn, [q64], dtype, upstream, device)
+            out[name] = (lse, dq, None)
+        else:
+            fn = lambda q, k: module.logsumexp(q, k, temperature, exclude_self, mask)  # noqa: E731
+            out[name] = tuple(value_and_grads(fn, [q64, k64], dtype, upstream, device))
     return out
+
+
+def check(out, rtol=1e-4):
+    for got, want in zip(out['kernel'], out['ref']):
+        if want is not None:
+            assert_close(got, want, rtol)
 
 
 # (N, M, D, temperature, exclude_self, mask)
@@ -103,8 +65,7 @@ def test_logsumexp_matches_reference(N, M, D, temperature, exclude_self, mask):
     k_mask = None if mask is None else torch.rand(M, generator=gen) > 0.3
     out = run_lse(q, k, temperature, exclude_self, k_mask)
     assert out['kernel'][0].dtype == torch.float32 and out['kernel'][0].shape == (N,)
-    for got, want in zip(out['kernel'], out['ref']):
-        close(got, want)
+    check(out)
 
 
 def test_logsumexp_empty_rows_are_neg_inf_with_zero_grad():
@@ -119,8 +80,7 @@ def test_logsumexp_empty_rows_are_neg_inf_with_zero_grad():
     assert torch.isneginf(lse[5]) and torch.isfinite(lse[torch.arange(N) != 5]).all()
     assert torch.equal(dq[5], torch.zeros_like(dq[5]))
     assert torch.isfinite(dq).all() and torch.isfinite(dk).all()
-    for got, want in zip(out['kernel'], out['ref']):
-        close(got, want)
+    check(out)
 
     # Everything masked: all rows -inf, gradients exactly zero even for a nonzero upstream grad.
     qt = q.float().to(DEVICE).requires_grad_()
@@ -154,10 +114,10 @@ def test_logsumexp_large_norm_inputs_do_not_overflow(temperature):
     out = run_lse(q, k, temperature, False, None)
     lse, dq, dk = out['kernel']
     assert torch.isfinite(lse).all() and torch.isfinite(dq).all() and torch.isfinite(dk).all()
-    close(lse, out['ref'][0], rtol=1e-5)
+    assert_close(lse, out['ref'][0], rtol=1e-5)
     # Logits reach 2e5, so fp32 rounding of q.k alone moves P by ~1e-2 relative.
-    close(dq, out['ref'][1], rtol=2e-2)
-    close(dk, out['ref'][2], rtol=2e-2)
+    assert_close(dq, out['ref'][1], rtol=2e-2)
+    assert_close(dk, out['ref'][2], rtol=2e-2)
 
 
 def test_logsumexp_duplicated_rows():
@@ -168,8 +128,7 @@ def test_logsumexp_duplicated_rows():
     k_mask = torch.ones(23, dtype=torch.bool)
     k_mask[1] = False
     out = run_lse(q, k, 0.1, True, k_mask)
-    for got, want in zip(out['kernel'], out['ref']):
-        close(got, want)
+    check(out)
 
 
 @pytest.mark.parametrize('exclude_self,mask', [(True, None), (True, 'rand'), (False, 'rand')])
@@ -178,13 +137,13 @@ def test_logsumexp_self_contrast_sums_both_gradients(exclude_self, mask):
     x = unit(100, 40, gen=gen)
     k_mask = None if mask is None else torch.rand(100, generator=gen) > 0.4
     out = run_lse(x, x, 0.1, exclude_self, k_mask, same=True)
-    close(out['kernel'][0], out['ref'][0])
-    close(out['kernel'][1], out['ref'][1])
+    assert_close(out['kernel'][0], out['ref'][0])
+    assert_close(out['kernel'][1], out['ref'][1])
 
     # Same values but a separate key tensor: the gradients must split, not fuse.
     sep = run_lse(x, x.clone(), 0.1, exclude_self, k_mask)
-    close(sep['kernel'][1] + sep['kernel'][2], out['ref'][1])
-    close(sep['kernel'][1], sep['ref'][1])
+    assert_close(sep['kernel'][1] + sep['kernel'][2], out['ref'][1])
+    assert_close(sep['kernel'][1], sep['ref'][1])
 
 
 def test_logsumexp_detached_key_gets_no_gradient():
@@ -193,8 +152,8 @@ def test_logsumexp_detached_key_gets_no_gradient():
     lse = triton_ops.logsumexp(x, x.detach(), 0.2, True, None)
     lse.sum().backward()
     x64 = x.detach().double().cpu().requires_grad_()
-    ref_logsumexp(x64, x64.detach(), 0.2, True, None).sum().backward()
-    close(x.grad, x64.grad)
+    reference.logsumexp(x64, x64.detach(), 0.2, True, None).sum().backward()
+    assert_close(x.grad, x64.grad)
 
 
 def test_logsumexp_grad_for_k_only():
@@ -203,8 +162,8 @@ def test_logsumexp_grad_for_k_only():
     k = unit(50, 16, gen=gen).float().to(DEVICE).requires_grad_()
     triton_ops.logsumexp(q, k, 0.3, False, None).sum().backward()
     k64 = k.detach().double().cpu().requires_grad_()
-    ref_logsumexp(q.double().cpu(), k64, 0.3, False, None).sum().backward()
-    close(k.grad, k64.grad)
+    reference.logsumexp(q.double().cpu(), k64, 0.3, False, None).sum().backward()
+    assert_close(k.grad, k64.grad)
 
 
 # (B, L, D, E, gamma)
@@ -218,18 +177,14 @@ PROP_CASES = [
 ]
 
 
-def run_prop(x64, v64, gamma, ref=None):
-    gen = torch.Generator().manual_seed(7)
-    dy = torch.randn(*v64.shape, generator=gen, dtype=torch.float64)
-    out = {}
-    for name, fn, dtype, dev in (('kernel', triton_ops.propagation, torch.float32, DEVICE),
-                                 ('ref', ref or ref_propagation, torch.float64, 'cpu')):
-        x = x64.detach().to(dev, dtype, copy=True).requires_grad_()
-        v = v64.detach().to(dev, dtype, copy=True).requires_grad_()
-        y = fn(x, v, gamma)
-        y.backward(dy.to(dev, y.dtype))
-        out[name] = (y.detach(), x.grad, v.grad)
-    return out
+def run_prop(x64, v64, gamma):
+    """Kernel (fp32) and reference (fp64) values and x/value grads for the same inputs."""
+    upstream = torch.randn(*v64.shape, generator=torch.Generator().manual_seed(7),
+                           dtype=torch.float64)
+    return {name: value_and_grads(lambda x, v: module.propagation(x, v, gamma), [x64, v64],
+                                  dtype, upstream, device)
+            for name, module, dtype, device in (('kernel', triton_ops, torch.float32, DEVICE),
+                                                ('ref', reference, torch.float64, 'cpu'))}
 
 
 @pytest.mark.parametrize('B,L,D,E,gamma', PROP_CASES)
@@ -239,16 +194,12 @@ def test_propagation_matches_reference(B, L, D, E, gamma):
     v = torch.randn(B, L, E, generator=gen, dtype=torch.float64)
     out = run_prop(x, v, gamma)
     assert out['kernel'][0].dtype == torch.float32 and out['kernel'][0].shape == (B, L, E)
-    for got, want in zip(out['kernel'], out['ref']):
-        close(got, want)
+    check(out)
 
 
 def test_propagation_duplicated_and_opposite_pixels():
-    """s = 1 (duplicates), s = -1 (opposites, weight and gradient 0) and s = 0 exactly.
-
-    The local formula is the oracle here: at s == 0 with gamma = 1 the gradient
-    convention (0, as for relu) is what is being checked.
-    """
+    """s = 1 (duplicates), s = -1 (opposites, weight and gradient 0) and s = 0 exactly,
+    where the gradient convention (0, as for relu) is what is being checked."""
     gen = torch.Generator().manual_seed(8)
     base = unit(1, 8, 16, gen=gen)
     e0 = torch.zeros(1, 1, 16, dtype=torch.float64)
@@ -258,10 +209,9 @@ def test_propagation_duplicated_and_opposite_pixels():
     x = torch.cat([base, base, -base, e0, e1], dim=1)
     v = torch.randn(1, x.shape[1], 24, generator=gen, dtype=torch.float64)
     for gamma in (1.0, 2.0, 3.5):
-        out = run_prop(x, v, gamma, ref=_naive_propagation)
-        for got, want in zip(out['kernel'], out['ref']):
-            assert torch.isfinite(got).all()
-            close(got, want)
+        out = run_prop(x, v, gamma)
+        assert all(torch.isfinite(got).all() for got in out['kernel'])
+        check(out)
 
 
 def test_propagation_gradient_only_for_value():
@@ -270,8 +220,8 @@ def test_propagation_gradient_only_for_value():
     v = torch.randn(2, 20, 16, generator=gen).to(DEVICE).requires_grad_()
     triton_ops.propagation(x, v, 2.0).sum().backward()
     v64 = v.detach().double().cpu().requires_grad_()
-    ref_propagation(x.double().cpu(), v64, 2.0).sum().backward()
-    close(v.grad, v64.grad)
+    reference.propagation(x.double().cpu(), v64, 2.0).sum().backward()
+    assert_close(v.grad, v64.grad)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='bf16 tl.dot needs a GPU')
@@ -285,11 +235,11 @@ def test_bf16_inputs_on_gpu():
     lse.sum().backward()
     q64 = qb.detach().double().cpu().requires_grad_()
     k64 = kb.detach().double().cpu().requires_grad_()
-    ref = ref_logsumexp(q64, k64, 0.1, False, None)
+    ref = reference.logsumexp(q64, k64, 0.1, False, None)
     ref.sum().backward()
-    close(lse, ref, rtol=1e-2)
-    close(qb.grad.float(), q64.grad, rtol=5e-2)
-    close(kb.grad.float(), k64.grad, rtol=5e-2)
+    assert_close(lse, ref, rtol=1e-2)
+    assert_close(qb.grad.float(), q64.grad, rtol=5e-2)
+    assert_close(kb.grad.float(), k64.grad, rtol=5e-2)
 
     x = unit(2, 196, 128, gen=gen).to(DEVICE, torch.bfloat16).requires_grad_()
     v = torch.randn(2, 196, 64, generator=gen).to(DEVICE, torch.bfloat16).requires_grad_()
@@ -298,8 +248,8 @@ def test_bf16_inputs_on_gpu():
     y.sum().backward()
     x64 = x.detach().double().cpu().requires_grad_()
     v64 = v.detach().double().cpu().requires_grad_()
-    ref = ref_propagation(x64, v64, 2.0)
+    ref = reference.propagation(x64, v64, 2.0)
     ref.sum().backward()
-    close(y, ref, rtol=2e-2)
-    close(x.grad.float(), x64.grad, rtol=5e-2)
-    close(v.grad.float(), v64.grad, rtol=5e-2)
+    assert_close(y, ref, rtol=2e-2)
+    assert_close(x.grad.float(), x64.grad, rtol=5e-2)
+    assert_close(v.grad.float(), v64.grad, rtol=5e-2)
