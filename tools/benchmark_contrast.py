@@ -38,7 +38,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/benchmark_contrast')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=400, help='training iterations per run')
+    parser.add_argument('--iters', type=int, default=200, help='training iterations per run')
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
     parser.add_argument('--quick', action='store_true',
@@ -102,7 +102,7 @@ def markdown(table):
 
 def main(argv=None):
     args = parse_args(argv)
-    store = ResultStore(args.json, {**environment(), 'iters': args.iters, 'quick': args.quick})
+    store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick})
     for seed in args.seeds:
         for split in args.splits:
             for row in args.rows:

@@ -91,12 +91,17 @@ def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=No
 class ResultStore:
     """Benchmark results in one JSON file, saved after every run."""
 
-    def __init__(self, path, header):
+    def __init__(self, path, header, settings):
+        """``settings`` (e.g. iterations) must match those of the runs already in ``path``."""
         self.path = path
-        self.data = {'header': header, 'runs': {}}
+        self.data = {'header': header, 'settings': settings, 'runs': {}}
         if osp.isfile(path):
             with open(path) as f:
-                self.data['runs'] = json.load(f).get('runs', {})
+                saved = json.load(f)
+            if saved.get('settings') != settings:
+                raise ValueError(f'{path} holds runs made with {saved.get("settings")}, not '
+                                 f'{settings}: pass another --json or the same settings')
+            self.data['runs'] = saved['runs']
 
     def __contains__(self, key):
         return key in self.data['runs']

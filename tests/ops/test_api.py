@@ -239,7 +239,8 @@ def test_pixel_propagation_layouts_and_normalisation():
     maps, values = randn(2, 8, 3, 4, seed=5), randn(2, 5, 3, 4, seed=6)
     y = ops.pixel_propagation(maps, gamma=2.0, value=values)
     assert y.shape == (2, 5, 3, 4)
-    seq = ops.pixel_propagation(maps.flatten(2).transpose(1, 2), gamma=2.0, value=values.flatten(2).transpose(1, 2))
+    seq = ops.pixel_propagation(maps.flatten(2).transpose(1, 2),
+                                values.flatten(2).transpose(1, 2), gamma=2.0)
     torch.testing.assert_close(y.flatten(2).transpose(1, 2), seq)
     # x is normalised inside: its scale does not matter.
     torch.testing.assert_close(ops.pixel_propagation(maps * 7, gamma=2.0, value=values), y)
