@@ -16,6 +16,10 @@ def _hard_easy_split(n_view, num_hard, num_easy):
     return num_hard, n_view - num_hard
 
 
+def _random_subset(index, count):
+    return index[torch.randperm(index.numel(), device=index.device)[:count]]
+
+
 def hard_anchor_sampling(embeddings, labels, predictions, max_samples=1024, max_views=100,
                          ignore_index=255):
     """Anchors of every (image, class) pair with more than ``max_views`` pixels.
@@ -48,8 +52,7 @@ def hard_anchor_sampling(embeddings, labels, predictions, max_samples=1024, max_
         hard = (of_class & (predictions[image] != c)).nonzero()[:, 0]
         easy = (of_class & (predictions[image] == c)).nonzero()[:, 0]
         num_hard, num_easy = _hard_easy_split(n_view, hard.numel(), easy.numel())
-        anchors.append(torch.cat([hard[torch.randperm(hard.numel(), device=hard.device)[:num_hard]],
-                                  easy[torch.randperm(easy.numel(), device=easy.device)[:num_easy]]]))
+        anchors.append(torch.cat([_random_subset(hard, num_hard), _random_subset(easy, num_easy)]))
     index = torch.cat(anchors)
     image_of = torch.cat([torch.full((len(a),), image, device=index.device)
                           for a, (image, _) in zip(anchors, pairs)])

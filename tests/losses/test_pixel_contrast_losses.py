@@ -1,4 +1,4 @@
-"""PixelSupConLoss / PixelContrastLoss modules against the dense formulas of densecl.ops.reference."""
+"""The loss modules against the dense formulas of densecl.ops.reference."""
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""ContrastHead: bad input, zero-label batches, banks in checkpoints, and training through tools/train.py."""
+"""ContrastHead: bad input, all-ignored batches, banks in checkpoints, tools/train.py runs."""
 import os.path as osp
 import subprocess
 import sys
