@@ -35,3 +35,17 @@ def test_base_model_builds_and_segments(path):
     # stride-4 low-level features
     stride = 4 if 'deeplabv3plus' in osp.basename(path) else 8
     assert logits.shape == (1, 5, 64 // stride, 64 // stride)
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(osp.join(ROOT, 'configs/contrast/*.py'))),
+                         ids=osp.basename)
+def test_contrast_config_builds_with_its_contrast_head(path):
+    import densecl  # noqa: F401  (registers ContrastHead)
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(path)
+    cfg.model.pretrained = None
+    model = MODELS.build(cfg.model)
+    heads = model.auxiliary_head
+    heads = heads if isinstance(heads, torch.nn.ModuleList) else [heads]
+    is_baseline = osp.basename(path).startswith('deeplabv3plus_r18-d16_1k')
+    assert is_baseline != any(type(head).__name__ == 'ContrastHead' for head in heads)

@@ -2,7 +2,7 @@
 # the decode head's prediction (shared by PredictionSharingEncoderDecoder),
 # with pixel and segment memory banks.
 _base_ = [
-    './deeplabv3plus_r18-d16_1k_toyscenes-128x128.py', '../_base_/models/contrast_heads_r18.py'
+    './deeplabv3plus_r18-d16_1k_toyscenes-128x128.py', '../_base_/heads/contrast_r18.py'
 ]
 model = dict(
     type='PredictionSharingEncoderDecoder',

@@ -1,5 +1,5 @@
 # The quickstart FCN + pixel SupCon over all labelled pixels (auxiliary ContrastHead).
 _base_ = [
-    '../quickstart/fcn_r18-d16_1k_toyscenes-128x128.py', '../_base_/models/contrast_heads_r18.py'
+    '../quickstart/fcn_r18-d16_1k_toyscenes-128x128.py', '../_base_/heads/contrast_r18.py'
 ]
 model = dict(auxiliary_head=[{{_base_.model.auxiliary_head}}, {{_base_.supcon_head}}])

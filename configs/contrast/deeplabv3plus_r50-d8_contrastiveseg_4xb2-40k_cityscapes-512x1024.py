@@ -1,0 +1,32 @@
+# DeepLabV3+ R50 on Cityscapes with ContrastiveSeg (Wang et al., ICCV 2021) over
+# all labelled pixels of the stride-8 backbone features, with its pixel and
+# segment memory banks; 4 GPUs x 2 images (tools/dist_train.sh CONFIG 4
+# --cfg-options sync_bn=torch). The contrast starts after a warm-up of
+# start_iter iterations, as the released configs do; set it with
+# --cfg-options model.auxiliary_head.1.start_iter=N.
+_base_ = [
+    '../_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/cityscapes.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
+]
+num_classes = 19
+crop_size = (512, 1024)
+contrast_head = dict(
+    type='ContrastHead',
+    in_channels=2048,
+    in_index=3,
+    channels=512,
+    embed_channels=256,
+    num_classes=num_classes,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    start_iter=5000,
+    loss_decode=dict(
+        type='PixelContrastLoss',
+        temperature=0.1,
+        base_temperature=0.07,
+        loss_weight=0.1,
+        memory=dict(num_classes=num_classes, dim=256, length=5000, pixels_per_class=10)))
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    pretrained='open-mmlab://resnet50_v1c',
+    decode_head=dict(num_classes=num_classes),
+    auxiliary_head=[{{_base_.model.auxiliary_head}}, contrast_head])
