@@ -103,8 +103,9 @@ def markdown(table):
 def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick})
-    for seed in args.seeds:
-        for split in args.splits:
+    # The reduced split first: it is where the rows differ most.
+    for split in args.splits:
+        for seed in args.seeds:
             for row in args.rows:
                 key = f'{split}|{row}|{seed}'
                 if key in store:
