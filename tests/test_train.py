@@ -1,5 +1,6 @@
 """Few-iteration train / resume / test runs of the quickstart config."""
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -155,3 +156,67 @@ def test_missing_data_folder_names_folder_and_command(tmp_path):
     assert result.returncode != 0
     assert missing in result.stderr
     assert 'tools/make_synthetic.py' in result.stderr
+
+
+@pytest.fixture(scope='module')
+def trained_dir(data_root, tmp_path_factory):
+    """A work dir holding iter_2.pth, iter_4.pth and last_checkpoint."""
+    work_dir = str(tmp_path_factory.mktemp('trained'))
+    Runner.from_cfg(tiny_config(data_root, work_dir, 4)).train()
+    return work_dir
+
+
+def resume_cli(data_root, work_dir, max_iters):
+    options = cli_options({
+        **TINY, **data_options(data_root), 'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': 100, 'default_hooks.checkpoint.interval': 2,
+        'default_hooks.checkpoint.max_keep_ckpts': 3
+    })
+    return run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
+                    '--resume', '--cfg-options', *options)
+
+
+def file_bytes(work_dir, *names):
+    return {name: (work_dir / name).read_bytes() for name in names}
+
+
+def test_resume_without_last_checkpoint_continues_from_newest(
+        data_root, trained_dir, tmp_path):
+    work_dir = tmp_path / 'copied'
+    shutil.copytree(trained_dir, work_dir)
+    (work_dir / 'last_checkpoint').unlink()
+    before = file_bytes(work_dir, 'iter_2.pth', 'iter_4.pth')
+    result = resume_cli(data_root, work_dir, 6)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'Iter(train) [5/6]' in log and 'Iter(train) [1/6]' not in log
+    assert file_bytes(work_dir, 'iter_2.pth', 'iter_4.pth') == before
+    assert torch.load(work_dir / 'iter_6.pth',
+                      weights_only=False)['meta']['iter'] == 6
+
+
+def test_resume_falls_back_from_truncated_checkpoint(data_root, trained_dir,
+                                                     tmp_path):
+    work_dir = tmp_path / 'truncated'
+    shutil.copytree(trained_dir, work_dir)
+    newest = work_dir / 'iter_4.pth'
+    newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])
+    result = resume_cli(data_root, work_dir, 6)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    warning = next(line for line in log.splitlines()
+                   if 'truncated or corrupt' in line)
+    assert 'iter_4.pth' in warning and 'iter_2.pth' in warning
+    assert 'Iter(train) [3/6]' in log and 'Iter(train) [2/6]' not in log
+
+
+def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
+        data_root, tmp_path):
+    work_dir = tmp_path / 'typo'
+    work_dir.mkdir()
+    (work_dir / 'notes.txt').write_text('not a checkpoint')
+    result = resume_cli(data_root, work_dir, 2)
+    assert result.returncode != 0
+    assert 'nothing to resume from' in result.stderr
+    assert str(work_dir) in result.stderr
+    assert sorted(p.name for p in work_dir.iterdir()) == ['notes.txt']

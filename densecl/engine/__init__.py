@@ -1,3 +1,7 @@
-from .config import check_config, load_config
+from .config import check_cfg_options, check_config, load_config
+from .resume import find_resume_checkpoint
 
-__all__ = ['check_config', 'load_config']
+__all__ = [
+    'check_cfg_options', 'check_config', 'find_resume_checkpoint',
+    'load_config'
+]
