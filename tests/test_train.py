@@ -1,5 +1,6 @@
 """Few-iteration train / resume / test runs of the quickstart config."""
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from densecl.engine import check_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
+SCORE = re.compile(r'mIoU: \d')  # the evaluator's result line
 
 # A narrow ResNet-18 and small heads so that a few iterations take seconds.
 TINY = {
@@ -220,3 +222,40 @@ def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
     assert 'nothing to resume from' in result.stderr
     assert str(work_dir) in result.stderr
     assert sorted(p.name for p in work_dir.iterdir()) == ['notes.txt']
+
+
+def evaluate_cli(data_root, checkpoint, *args, **options):
+    options = cli_options({**TINY, **data_options(data_root), **options})
+    return run_tool('tools/test.py', CONFIG, checkpoint, *args,
+                    '--cfg-options', *options)
+
+
+@pytest.mark.parametrize('options, key', [
+    ({'model.decode_head.num_classes': 5}, 'decode_head.conv_seg.weight'),
+    ({'model.auxiliary_head': None}, 'auxiliary_head.conv_seg.weight'),
+])
+def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
+                                                   tmp_path, options, key):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                      '--work-dir', str(tmp_path), **options)
+    assert result.returncode != 0
+    assert key in result.stderr and '--non-strict' in result.stderr
+    assert not SCORE.search(result.stdout + result.stderr)
+
+
+def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                      '--work-dir', str(tmp_path), '--non-strict',
+                      **{'model.decode_head.num_classes': 5})
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    score = list(SCORE.finditer(log))[-1]
+    assert 'NON-STRICT' in log[score.end():]
+
+
+def test_test_with_tta(data_root, trained_dir, tmp_path):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                      '--work-dir', str(tmp_path), '--tta')
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert SCORE.search(log) and 'NON-STRICT' not in log

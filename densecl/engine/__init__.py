@@ -1,7 +1,8 @@
+from .checkpoint import checkpoint_mismatch
 from .config import check_cfg_options, check_config, load_config
 from .resume import find_resume_checkpoint
 
 __all__ = [
-    'check_cfg_options', 'check_config', 'find_resume_checkpoint',
-    'load_config'
+    'checkpoint_mismatch', 'check_cfg_options', 'check_config',
+    'find_resume_checkpoint', 'load_config'
 ]

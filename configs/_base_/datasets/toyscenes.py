@@ -45,3 +45,18 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+# tools/test.py --tta: predictions averaged over three scales, each flipped.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='Resize', scale_factor=ratio, keep_ratio=True)
+            for ratio in (0.75, 1.0, 1.25)
+        ],
+                    [
+                        dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+                        dict(type='RandomFlip', prob=1.0, direction='horizontal')
+                    ], [dict(type='LoadAnnotations')],
+                    [dict(type='PackSegInputs')]])
+]
