@@ -1,4 +1,7 @@
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
+from .transforms import CheckSegLabels
 
-__all__ = ['generate', 'ToyScenesDataset', 'ToyScenesOoDDataset']
+__all__ = [
+    'CheckSegLabels', 'generate', 'ToyScenesDataset', 'ToyScenesOoDDataset'
+]

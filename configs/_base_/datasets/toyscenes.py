@@ -3,9 +3,13 @@
 dataset_type = 'ToyScenesDataset'
 data_root = 'data/toyscenes'
 crop_size = (128, 128)
+num_classes = 8
+# fail on label values outside [0, num_classes) other than 255 (ignored)
+check_labels = dict(type='CheckSegLabels', num_classes=num_classes)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    check_labels,
     dict(
         type='RandomResize',
         scale=(128, 128),
@@ -20,6 +24,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations'),
+    check_labels,
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
@@ -57,6 +62,6 @@ tta_pipeline = [
                     [
                         dict(type='RandomFlip', prob=0.0, direction='horizontal'),
                         dict(type='RandomFlip', prob=1.0, direction='horizontal')
-                    ], [dict(type='LoadAnnotations')],
+                    ], [dict(type='LoadAnnotations')], [check_labels],
                     [dict(type='PackSegInputs')]])
 ]
