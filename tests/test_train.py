@@ -259,3 +259,30 @@ def test_test_with_tta(data_root, trained_dir, tmp_path):
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert SCORE.search(log) and 'NON-STRICT' not in log
+
+
+def augmented_config(data_root, work_dir, max_iters):
+    """The shipped random resize, crop, flip and photometric distortion,
+    and dropout in the decode head."""
+    cfg = tiny_config(data_root, work_dir, max_iters)
+    cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
+    cfg.model.decode_head.dropout_ratio = 0.1
+    return cfg
+
+
+def test_resume_reproduces_augmented_run(data_root, tmp_path):
+    straight = Runner.from_cfg(
+        augmented_config(data_root, str(tmp_path / 'a'), 4))
+    straight.train()
+    Runner.from_cfg(augmented_config(data_root, str(tmp_path / 'b'),
+                                     2)).train()
+    resumed_cfg = augmented_config(data_root, str(tmp_path / 'b'), 4)
+    resumed_cfg.resume = True
+    resumed = Runner.from_cfg(resumed_cfg)
+    resumed.train()
+
+    assert resumed.iter == straight.iter == 4
+    for name, param in straight.model.state_dict().items():
+        torch.testing.assert_close(
+            resumed.model.state_dict()[name], param, rtol=0, atol=0,
+            msg=name)

@@ -1,7 +1,9 @@
+from .seeding import SeededInfiniteSampler, SeededSamplesMixin
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 from .transforms import CheckSegLabels
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'ToyScenesDataset', 'ToyScenesOoDDataset'
+    'CheckSegLabels', 'generate', 'SeededInfiniteSampler',
+    'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset'
 ]

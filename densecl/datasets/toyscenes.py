@@ -4,11 +4,12 @@ import os.path as osp
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .seeding import SeededSamplesMixin
 from .synthetic import CLASSES, PALETTE
 
 
 @DATASETS.register_module()
-class ToyScenesDataset(BaseSegDataset):
+class ToyScenesDataset(SeededSamplesMixin, BaseSegDataset):
     """toyscenes dataset, written by ``tools/make_synthetic.py``.
 
     Class 0 is the ground (background), 1 the sky and 2-7 the object classes,
@@ -16,7 +17,8 @@ class ToyScenesDataset(BaseSegDataset):
     ``seg_map_suffix`` are fixed to '.png' and ``reduce_zero_label`` to False,
     since the background is a real class here. Missing or empty folders
     raise a FileNotFoundError that names the folder and the command creating
-    it.
+    it. With :class:`SeededInfiniteSampler` each sample is transformed under
+    generators seeded from its draw, so resumed runs repeat the augmentation.
     """
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
 
