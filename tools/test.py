@@ -8,7 +8,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe loading)
-from densecl.engine import checkpoint_mismatch, load_config
+from densecl.engine import (checkpoint_mismatch, load_config,
+                            setup_cpu_distributed)
 
 
 def parse_args():
@@ -80,6 +81,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
+    setup_cpu_distributed(cfg)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)

@@ -8,7 +8,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe resume)
-from densecl.engine import find_resume_checkpoint, load_config
+from densecl.engine import (find_resume_checkpoint, load_config,
+                            setup_cpu_distributed)
 
 
 def parse_args():
@@ -55,6 +56,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
+    setup_cpu_distributed(cfg)
     if args.amp:
         enable_amp(cfg)
     if args.resume:
