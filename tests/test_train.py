@@ -237,7 +237,7 @@ def evaluate_cli(data_root, checkpoint, *args, **options):
 def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
                                                    tmp_path, options, key):
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
-                      '--work-dir', str(tmp_path), **options)
+                          '--work-dir', str(tmp_path), **options)
     assert result.returncode != 0
     assert key in result.stderr and '--non-strict' in result.stderr
     assert not SCORE.search(result.stdout + result.stderr)
@@ -245,8 +245,8 @@ def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
 
 def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
-                      '--work-dir', str(tmp_path), '--non-strict',
-                      **{'model.decode_head.num_classes': 5})
+                          '--work-dir', str(tmp_path), '--non-strict',
+                          **{'model.decode_head.num_classes': 5})
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     score = list(SCORE.finditer(log))[-1]
@@ -255,7 +255,7 @@ def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
 
 def test_test_with_tta(data_root, trained_dir, tmp_path):
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
-                      '--work-dir', str(tmp_path), '--tta')
+                          '--work-dir', str(tmp_path), '--tta')
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]
     assert SCORE.search(log) and 'NON-STRICT' not in log

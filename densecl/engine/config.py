@@ -26,9 +26,9 @@ REQUIRED_KEYS = ('model', 'default_scope', 'custom_imports')
 
 # Top-level keys the Runner reads with cfg.get() besides its __init__
 # arguments, so a config may lack them and --cfg-options may still add them.
-RUNNER_OPTIONAL_KEYS = ('sync_bn', 'model_wrapper_cfg', 'find_unused_parameters',
-                        'activation_checkpointing', 'efficient_conv_bn_eval',
-                        'compile')
+RUNNER_OPTIONAL_KEYS = ('sync_bn', 'model_wrapper_cfg',
+                        'find_unused_parameters', 'activation_checkpointing',
+                        'efficient_conv_bn_eval', 'compile')
 
 
 def check_config(cfg):

@@ -56,13 +56,17 @@ tta_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='TestTimeAug',
-        transforms=[[
-            dict(type='Resize', scale_factor=ratio, keep_ratio=True)
-            for ratio in (0.75, 1.0, 1.25)
-        ],
-                    [
-                        dict(type='RandomFlip', prob=0.0, direction='horizontal'),
-                        dict(type='RandomFlip', prob=1.0, direction='horizontal')
-                    ], [dict(type='LoadAnnotations')], [check_labels],
-                    [dict(type='PackSegInputs')]])
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=ratio, keep_ratio=True)
+                for ratio in (0.75, 1.0, 1.25)
+            ],
+            [
+                dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+                dict(type='RandomFlip', prob=1.0, direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [check_labels],
+            [dict(type='PackSegInputs')],
+        ])
 ]
