@@ -1,6 +1,9 @@
 # densecl: `make quickstart` trains and evaluates the quickstart config on the
 # built-in benchmark; `make test` / `make test-upstream` run the test suite on
 # the onedl stack / the upstream mmcv 2.1.0 + mmseg 1.2.2 stack.
+# bash with pipefail, so that `tool | tee log` fails when the tool fails.
+SHELL := /bin/bash
+.SHELLFLAGS := -e -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 UPSTREAM_VENV := .venv-upstream

@@ -1,5 +1,7 @@
 """Few-iteration train / resume / test runs of the quickstart config."""
 import os.path as osp
+import re
+import shutil
 import subprocess
 import sys
 
@@ -12,6 +14,7 @@ from densecl.engine import check_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
+SCORE = re.compile(r'mIoU: \d')  # the evaluator's result line
 
 # A narrow ResNet-18 and small heads so that a few iterations take seconds.
 TINY = {
@@ -155,3 +158,131 @@ def test_missing_data_folder_names_folder_and_command(tmp_path):
     assert result.returncode != 0
     assert missing in result.stderr
     assert 'tools/make_synthetic.py' in result.stderr
+
+
+@pytest.fixture(scope='module')
+def trained_dir(data_root, tmp_path_factory):
+    """A work dir holding iter_2.pth, iter_4.pth and last_checkpoint."""
+    work_dir = str(tmp_path_factory.mktemp('trained'))
+    Runner.from_cfg(tiny_config(data_root, work_dir, 4)).train()
+    return work_dir
+
+
+def resume_cli(data_root, work_dir, max_iters):
+    options = cli_options({
+        **TINY, **data_options(data_root), 'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': 100, 'default_hooks.checkpoint.interval': 2,
+        'default_hooks.checkpoint.max_keep_ckpts': 3
+    })
+    return run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
+                    '--resume', '--cfg-options', *options)
+
+
+def file_bytes(work_dir, *names):
+    return {name: (work_dir / name).read_bytes() for name in names}
+
+
+def test_resume_without_last_checkpoint_continues_from_newest(
+        data_root, trained_dir, tmp_path):
+    work_dir = tmp_path / 'copied'
+    shutil.copytree(trained_dir, work_dir)
+    (work_dir / 'last_checkpoint').unlink()
+    before = file_bytes(work_dir, 'iter_2.pth', 'iter_4.pth')
+    result = resume_cli(data_root, work_dir, 6)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert 'Iter(train) [5/6]' in log and 'Iter(train) [1/6]' not in log
+    assert file_bytes(work_dir, 'iter_2.pth', 'iter_4.pth') == before
+    assert torch.load(work_dir / 'iter_6.pth',
+                      weights_only=False)['meta']['iter'] == 6
+
+
+def test_resume_falls_back_from_truncated_checkpoint(data_root, trained_dir,
+                                                     tmp_path):
+    work_dir = tmp_path / 'truncated'
+    shutil.copytree(trained_dir, work_dir)
+    newest = work_dir / 'iter_4.pth'
+    newest.write_bytes(newest.read_bytes()[:newest.stat().st_size // 2])
+    result = resume_cli(data_root, work_dir, 6)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    warning = next(line for line in log.splitlines()
+                   if 'truncated or corrupt' in line)
+    assert 'iter_4.pth' in warning and 'iter_2.pth' in warning
+    assert 'Iter(train) [3/6]' in log and 'Iter(train) [2/6]' not in log
+
+
+def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
+        data_root, tmp_path):
+    work_dir = tmp_path / 'typo'
+    work_dir.mkdir()
+    (work_dir / 'notes.txt').write_text('not a checkpoint')
+    result = resume_cli(data_root, work_dir, 2)
+    assert result.returncode != 0
+    assert 'nothing to resume from' in result.stderr
+    assert str(work_dir) in result.stderr
+    assert sorted(p.name for p in work_dir.iterdir()) == ['notes.txt']
+
+
+def evaluate_cli(data_root, checkpoint, *args, **options):
+    options = cli_options({**TINY, **data_options(data_root), **options})
+    return run_tool('tools/test.py', CONFIG, checkpoint, *args,
+                    '--cfg-options', *options)
+
+
+@pytest.mark.parametrize('options, key', [
+    ({'model.decode_head.num_classes': 5}, 'decode_head.conv_seg.weight'),
+    ({'model.auxiliary_head': None}, 'auxiliary_head.conv_seg.weight'),
+])
+def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
+                                                   tmp_path, options, key):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                          '--work-dir', str(tmp_path), **options)
+    assert result.returncode != 0
+    assert key in result.stderr and '--non-strict' in result.stderr
+    assert not SCORE.search(result.stdout + result.stderr)
+
+
+def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                          '--work-dir', str(tmp_path), '--non-strict',
+                          **{'model.decode_head.num_classes': 5})
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    score = list(SCORE.finditer(log))[-1]
+    assert 'NON-STRICT' in log[score.end():]
+
+
+def test_test_with_tta(data_root, trained_dir, tmp_path):
+    result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
+                          '--work-dir', str(tmp_path), '--tta')
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert SCORE.search(log) and 'NON-STRICT' not in log
+
+
+def augmented_config(data_root, work_dir, max_iters):
+    """The shipped random resize, crop, flip and photometric distortion,
+    and dropout in the decode head."""
+    cfg = tiny_config(data_root, work_dir, max_iters)
+    cfg.train_dataloader.dataset.pipeline = cfg.train_pipeline
+    cfg.model.decode_head.dropout_ratio = 0.1
+    return cfg
+
+
+def test_resume_reproduces_augmented_run(data_root, tmp_path):
+    straight = Runner.from_cfg(
+        augmented_config(data_root, str(tmp_path / 'a'), 4))
+    straight.train()
+    Runner.from_cfg(augmented_config(data_root, str(tmp_path / 'b'),
+                                     2)).train()
+    resumed_cfg = augmented_config(data_root, str(tmp_path / 'b'), 4)
+    resumed_cfg.resume = True
+    resumed = Runner.from_cfg(resumed_cfg)
+    resumed.train()
+
+    assert resumed.iter == straight.iter == 4
+    for name, param in straight.model.state_dict().items():
+        torch.testing.assert_close(
+            resumed.model.state_dict()[name], param, rtol=0, atol=0,
+            msg=name)

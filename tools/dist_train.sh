@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Distributed training: bash tools/dist_train.sh CONFIG GPUS [train.py args]
+# GPUS processes per node (on a machine without CUDA: CPU processes, gloo).
+# Several nodes: set NNODES, NODE_RANK, MASTER_ADDR and PORT on each.
+# PYTHON picks the interpreter (default: python on the PATH).
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-python -m torch.distributed.run \
+"$PYTHON" -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

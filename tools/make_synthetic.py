@@ -4,6 +4,9 @@ Example::
 
     python tools/make_synthetic.py --out data/toyscenes --seed 0 \
         --contact-sheets docs
+
+Every argument is checked before anything is written; the dataset is built in
+a temporary folder and moved into place only when complete.
 """
 import argparse
 import json
@@ -27,17 +30,25 @@ def parse_args():
             metavar='N',
             help=f'number of {split} items (default {num})')
     parser.add_argument(
+        '--force',
+        action='store_true',
+        help='write into a non-empty --out that holds no toyscenes dataset '
+        '(its other files are kept)')
+    parser.add_argument(
         '--contact-sheets',
         metavar='DOCSDIR',
         help='also write DOCSDIR/toyscenes_<split>.png preview grids')
-    return parser.parse_args()
+    return parser, parser.parse_args()
 
 
 def main():
-    args = parse_args()
+    parser, args = parse_args()
     start = time.perf_counter()
     counts = {split: getattr(args, split) for split in DEFAULT_COUNTS}
-    meta = generate(args.out, args.seed, args.size, counts)
+    try:
+        meta = generate(args.out, args.seed, args.size, counts, args.force)
+    except (ValueError, FileExistsError, NotADirectoryError) as error:
+        parser.error(str(error))
     print(f'toyscenes v{meta["version"]} written to {args.out} in '
           f'{time.perf_counter() - start:.1f} s: '
           f'{json.dumps(meta["counts"])}')

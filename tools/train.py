@@ -8,7 +8,8 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe resume)
-from densecl.engine import load_config
+from densecl.engine import (find_resume_checkpoint, load_config,
+                            setup_cpu_distributed)
 
 
 def parse_args():
@@ -18,7 +19,7 @@ def parse_args():
     parser.add_argument(
         '--resume',
         action='store_true',
-        help='resume from the latest checkpoint in the work_dir')
+        help='resume from the newest intact checkpoint in the work_dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision training')
     parser.add_argument(
@@ -55,9 +56,12 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
+    setup_cpu_distributed(cfg)
     if args.amp:
         enable_amp(cfg)
-    cfg.resume = args.resume
+    if args.resume:
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = True
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -28,6 +28,7 @@ import json
 import os
 import os.path as osp
 import shutil
+import tempfile
 
 import cv2
 import numpy as np
@@ -356,29 +357,106 @@ def _write_png(path, array):
         raise OSError(f'could not write {path}')
 
 
-def generate(out_dir, seed=0, size=128, counts=None):
-    """Write the benchmark to ``out_dir``; return its meta dict.
+OWNED_ENTRIES = ('img_dir', 'ann_dir', 'anomaly_dir', 'outliers', 'splits')
 
-    Args:
-        out_dir (str): Output root (the configs' ``data_root``).
-        seed (int): Global seed; same seed gives identical files.
-        size (int): Image side in pixels. Defaults to 128.
-        counts (dict, optional): Overrides of ``DEFAULT_COUNTS`` per split
-            (and ``outliers``).
 
-    The generator-owned sub-folders of ``out_dir`` are replaced, so a rerun
-    never leaves stale files from a larger previous run.
-    """
+def check_arguments(seed, size, counts):
+    """Return the full per-split counts; raise ``ValueError`` naming the
+    first invalid argument (before anything is written)."""
     unknown = set(counts or {}) - set(DEFAULT_COUNTS)
     if unknown:
         raise ValueError(f'unknown toyscenes splits {sorted(unknown)}; '
                          f'known: {list(DEFAULT_COUNTS)}')
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f'seed must be an integer >= 0, got {seed!r}')
     if size < 32:
         raise ValueError(f'size must be >= 32, got {size}')
     counts = {**DEFAULT_COUNTS, **(counts or {})}
-    for sub in ('img_dir', 'ann_dir', 'anomaly_dir', 'outliers', 'splits'):
-        shutil.rmtree(osp.join(out_dir, sub), ignore_errors=True)
+    for split, num in counts.items():
+        least = 1 if split == 'train' else 0
+        if num < least:
+            raise ValueError(f'the {split} count (--num-'
+                             f'{split.replace("_", "-")}) must be >= {least}, '
+                             f'got {num}')
+    return counts
 
+
+def is_toyscenes(out_dir):
+    """Whether ``out_dir`` holds a complete toyscenes dataset."""
+    try:
+        with open(osp.join(out_dir, 'meta.json')) as f:
+            return json.load(f).get('name') == 'toyscenes'
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out_dir(out_dir, force=False):
+    """Refuse an ``out_dir`` that is a file, or a non-empty folder that holds
+    no toyscenes dataset (unless ``force``)."""
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise NotADirectoryError(f'{out_dir} exists and is not a folder')
+    if (osp.isdir(out_dir) and os.listdir(out_dir) and not force
+            and not is_toyscenes(out_dir)):
+        raise FileExistsError(
+            f'{out_dir} is not empty and holds no toyscenes dataset '
+            '(meta.json); choose another output folder, or force writing '
+            'the toyscenes folders into it (--force; its other files are '
+            'kept)')
+
+
+def move_into_place(new_dir, out_dir):
+    """Replace the generator's entries of ``out_dir`` with those of
+    ``new_dir``, leaving other files alone. meta.json goes first and comes
+    last, so an interrupted swap never looks like a complete dataset."""
+    if not osp.exists(out_dir):
+        os.rename(new_dir, out_dir)
+        return
+    meta = osp.join(out_dir, 'meta.json')
+    if osp.exists(meta):
+        os.remove(meta)
+    old_dir = tempfile.mkdtemp(prefix='.toyscenes-old-', dir=out_dir)
+    try:
+        for entry in OWNED_ENTRIES:
+            if osp.exists(osp.join(out_dir, entry)):
+                os.rename(osp.join(out_dir, entry), osp.join(old_dir, entry))
+            os.rename(osp.join(new_dir, entry), osp.join(out_dir, entry))
+        os.rename(osp.join(new_dir, 'meta.json'), meta)
+    finally:
+        shutil.rmtree(old_dir)
+
+
+def generate(out_dir, seed=0, size=128, counts=None, force=False):
+    """Write the benchmark to ``out_dir``; return its meta dict.
+
+    Args:
+        out_dir (str): Output root (the configs' ``data_root``).
+        seed (int): Global seed (>= 0); same seed gives identical files.
+        size (int): Image side in pixels. Defaults to 128.
+        counts (dict, optional): Overrides of ``DEFAULT_COUNTS`` per split
+            (and ``outliers``); ``train`` needs at least one image.
+        force (bool): Write into a non-empty ``out_dir`` that holds no
+            toyscenes dataset. Defaults to False.
+
+    Every argument is checked before anything is written. The dataset is
+    written into a temporary sibling folder and moved into place only when
+    complete, replacing the generator's entries of a previous run (so no
+    stale files remain) and keeping any other file of ``out_dir``.
+    """
+    counts = check_arguments(seed, size, counts)
+    check_out_dir(out_dir, force)
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    new_dir = tempfile.mkdtemp(prefix='.toyscenes-new-', dir=parent)
+    try:
+        meta = _write(new_dir, seed, size, counts)
+        move_into_place(new_dir, out_dir)
+    finally:
+        shutil.rmtree(new_dir, ignore_errors=True)
+    return meta
+
+
+def _write(out_dir, seed, size, counts):
+    """Write every file of the benchmark into the empty ``out_dir``."""
     names = {}
     for split in SPLITS:
         img_dir = osp.join(out_dir, 'img_dir', split)

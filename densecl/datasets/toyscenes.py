@@ -4,18 +4,21 @@ import os.path as osp
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .seeding import SeededSamplesMixin
 from .synthetic import CLASSES, PALETTE
 
 
 @DATASETS.register_module()
-class ToyScenesDataset(BaseSegDataset):
+class ToyScenesDataset(SeededSamplesMixin, BaseSegDataset):
     """toyscenes dataset, written by ``tools/make_synthetic.py``.
 
     Class 0 is the ground (background), 1 the sky and 2-7 the object classes,
     each a shape with its own texture; 255 is ignored. The ``img_suffix`` and
     ``seg_map_suffix`` are fixed to '.png' and ``reduce_zero_label`` to False,
-    since the background is a real class here. Missing folders raise a
-    FileNotFoundError that names the command creating them.
+    since the background is a real class here. Missing or empty folders
+    raise a FileNotFoundError that names the folder and the command creating
+    it. With :class:`SeededInfiniteSampler` each sample is transformed under
+    generators seeded from its draw, so resumed runs repeat the augmentation.
     """
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
 
@@ -34,7 +37,14 @@ class ToyScenesDataset(BaseSegDataset):
                 raise FileNotFoundError(
                     f'toyscenes: {path} does not exist; create the benchmark '
                     f'with: python tools/make_synthetic.py --out {root}')
-        return super().load_data_list()
+        data_list = super().load_data_list()
+        if not data_list:
+            listed = f' listed in {self.ann_file}' if self.ann_file else ''
+            raise FileNotFoundError(
+                f'toyscenes: no images{listed} in {img_dir}; regenerate the '
+                'split with a non-zero count (tools/make_synthetic.py '
+                '--num-<split> N)')
+        return data_list
 
 
 @DATASETS.register_module()

@@ -1,4 +1,12 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
-from .config import check_config, load_config
+from .checkpoint import checkpoint_mismatch
+from .config import check_cfg_options, check_config, load_config
+from .distributed import setup_cpu_distributed
+from .hooks import IterSeedHook
+from .resume import find_resume_checkpoint
 
-__all__ = ['check_config', 'load_config']
+__all__ = [
+    'checkpoint_mismatch', 'check_cfg_options', 'check_config',
+    'find_resume_checkpoint', 'IterSeedHook', 'load_config',
+    'setup_cpu_distributed'
+]

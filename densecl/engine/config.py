@@ -1,8 +1,12 @@
 """Load a densecl config for the tools and reject ones written for another
-MM stack before a Runner is built."""
+MM stack, or overrides that would silently add keys, before a Runner is
+built."""
+import difflib
+import inspect
 import os.path as osp
 
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 # Top-level keys of MMSegmentation 0.x / mmcv 1.x configs, which mmengine's
 # Runner would silently ignore, and what replaces each of them in mmseg 1.x.
@@ -20,15 +24,22 @@ LEGACY_KEYS = {
 
 REQUIRED_KEYS = ('model', 'default_scope', 'custom_imports')
 
+# Top-level keys the Runner reads with cfg.get() besides its __init__
+# arguments, so a config may lack them and --cfg-options may still add them.
+RUNNER_OPTIONAL_KEYS = ('sync_bn', 'model_wrapper_cfg',
+                        'find_unused_parameters', 'activation_checkpointing',
+                        'efficient_conv_bn_eval', 'compile')
+
 
 def check_config(cfg):
-    """Raise ``ValueError`` naming the key when ``cfg`` is not a densecl
+    """Raise ``ValueError`` naming the keys when ``cfg`` is not a densecl
     MMSegmentation 1.x config."""
-    for key, replacement in LEGACY_KEYS.items():
-        if key in cfg:
-            raise ValueError(
-                f'config key {key!r} belongs to MMSegmentation 0.x / mmcv 1.x '
-                f'and would be ignored by mmengine; use {replacement} instead')
+    legacy = [key for key in LEGACY_KEYS if key in cfg]
+    if legacy:
+        raise ValueError(
+            'config keys belong to MMSegmentation 0.x / mmcv 1.x and would be '
+            'ignored by mmengine: ' + '; '.join(
+                f'{key!r} (use {LEGACY_KEYS[key]})' for key in legacy))
     for key in REQUIRED_KEYS:
         if key not in cfg:
             raise ValueError(f'config key {key!r} is missing; inherit '
@@ -42,12 +53,28 @@ def check_config(cfg):
                          'so that its datasets and models are registered')
 
 
+def check_cfg_options(cfg, cfg_options):
+    """Raise ``ValueError`` when an override's top-level key is neither in
+    ``cfg`` nor read by the Runner: a typo would otherwise become a new,
+    unused key while training runs with the config's value."""
+    known = set(cfg.keys()) | set(RUNNER_OPTIONAL_KEYS) | set(
+        inspect.signature(Runner.__init__).parameters) - {'self'}
+    for option in cfg_options:
+        top = option.split('.')[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            hint = f'; did you mean {close[0]!r}?' if close else ''
+            raise ValueError(f'--cfg-options {option}: the config has no key '
+                             f'{top!r}{hint}')
+
+
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Read ``path``, apply command-line overrides, check it and set the
     work_dir (command line > config > ``./work_dirs/<config name>``)."""
     cfg = Config.fromfile(path)
     cfg.launcher = launcher
     if cfg_options:
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     check_config(cfg)
     if work_dir is not None:

@@ -2,6 +2,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -194,3 +195,70 @@ def test_cli_and_contact_sheets(tmp_path):
         sheet = read(docs / f'toyscenes_{split}.png')
         assert sheet.ndim == 3 and sheet.shape[1] >= 2 * 48
     assert (docs / 'toyscenes_outliers.png').exists()
+
+
+@pytest.fixture
+def existing(data, tmp_path):
+    """A copy of a complete dataset, and its digests."""
+    root = tmp_path / 'existing'
+    shutil.copytree(data, root)
+    return root, digests(root)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(seed=-1), 'seed'),
+    (dict(counts=dict(COUNTS, train=0)), '--num-train'),
+    (dict(counts=dict(COUNTS, train=-3)), '--num-train'),
+    (dict(counts=dict(COUNTS, ood_val=-1)), '--num-ood-val'),
+    (dict(size=16), 'size'),
+])
+def test_invalid_argument_leaves_existing_dataset_untouched(
+        existing, kwargs, match):
+    root, before = existing
+    kwargs = {'seed': 0, 'size': SIZE, 'counts': COUNTS, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        generate(str(root), **kwargs)
+    assert digests(root) == before
+
+
+def test_cli_negative_seed_over_dataset_fails_and_keeps_it(existing):
+    root, before = existing
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'make_synthetic.py'),
+         '--out', str(root), '--seed', '-1'],
+        capture_output=True, text=True, cwd=REPO)
+    assert result.returncode != 0
+    assert 'seed' in result.stderr
+    assert digests(root) == before
+
+
+def test_failure_midway_keeps_old_dataset_and_no_temporary(
+        existing, monkeypatch):
+    root, before = existing
+
+    def broken(*args):
+        raise RuntimeError('disk full')
+
+    monkeypatch.setattr(synthetic, 'render_outlier', broken)
+    with pytest.raises(RuntimeError, match='disk full'):
+        generate(str(root), seed=1, size=SIZE, counts=COUNTS)
+    assert digests(root) == before
+    assert sorted(os.listdir(root.parent)) == ['existing']
+
+
+def test_foreign_folder_is_refused_unless_forced(tmp_path):
+    (tmp_path / 'notes.txt').write_text('mine')
+    with pytest.raises(FileExistsError, match='--force'):
+        generate(str(tmp_path), seed=0, size=SIZE, counts=COUNTS)
+    assert os.listdir(tmp_path) == ['notes.txt']
+    generate(str(tmp_path), seed=0, size=SIZE, counts=COUNTS, force=True)
+    assert (tmp_path / 'notes.txt').read_text() == 'mine'
+    assert json.loads((tmp_path / 'meta.json').read_text())['seed'] == 0
+
+
+def test_rerun_keeps_files_it_did_not_write(existing):
+    root, _ = existing
+    (root / 'README.txt').write_text('notes')
+    generate(str(root), seed=1, size=SIZE, counts=COUNTS)
+    assert (root / 'README.txt').read_text() == 'notes'
+    assert json.loads((root / 'meta.json').read_text())['seed'] == 1

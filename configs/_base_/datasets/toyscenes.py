@@ -3,9 +3,13 @@
 dataset_type = 'ToyScenesDataset'
 data_root = 'data/toyscenes'
 crop_size = (128, 128)
+num_classes = 8
+# fail on label values outside [0, num_classes) other than 255 (ignored)
+check_labels = dict(type='CheckSegLabels', num_classes=num_classes)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    check_labels,
     dict(
         type='RandomResize',
         scale=(128, 128),
@@ -20,13 +24,15 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(128, 128), keep_ratio=True),
     dict(type='LoadAnnotations'),
+    check_labels,
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    # seeds each sample's augmentation from its draw: resume repeats it
+    sampler=dict(type='SeededInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -45,3 +51,22 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+# tools/test.py --tta: predictions averaged over three scales, each flipped.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=ratio, keep_ratio=True)
+                for ratio in (0.75, 1.0, 1.25)
+            ],
+            [
+                dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+                dict(type='RandomFlip', prob=1.0, direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [check_labels],
+            [dict(type='PackSegInputs')],
+        ])
+]

@@ -19,4 +19,5 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    iter_seed=dict(type='IterSeedHook'),  # model randomness per iteration
     visualization=dict(type='SegVisualizationHook'))

@@ -1,0 +1,26 @@
+"""Strict checkpoint loading for evaluation.
+
+mmengine's Runner loads ``load_from`` non-strictly: a checkpoint of another
+architecture or class count only logs a warning, and the tools would then
+score a partly random model as if it were the checkpoint.
+"""
+from mmengine.runner import load_checkpoint
+
+MISMATCH = 'The model and loaded state dict do not match'
+
+
+def checkpoint_mismatch(model, filename):
+    """Load ``filename`` into ``model`` strictly.
+
+    Returns:
+        str | None: None when every key fits, else mmengine's message naming
+        the missing, unexpected and mis-sized keys (what was loadable is
+        loaded).
+    """
+    try:
+        load_checkpoint(model, filename, map_location='cpu', strict=True)
+    except RuntimeError as error:
+        if MISMATCH not in str(error):
+            raise
+        return str(error).strip()
+    return None

@@ -1,0 +1,42 @@
+"""Config checks shared by the tools: legacy keys and --cfg-options typos."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from densecl.engine import check_config, load_config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
+
+
+def test_every_legacy_key_is_named():
+    cfg = Config.fromfile(CONFIG)
+    for key in ('lr_config', 'runner', 'evaluation'):
+        cfg[key] = dict(policy='poly')
+    with pytest.raises(ValueError) as error:
+        check_config(cfg)
+    for key in ('lr_config', 'runner', 'evaluation'):
+        assert repr(key) in str(error.value)
+
+
+def test_top_level_typo_in_cfg_options_fails_with_suggestion():
+    with pytest.raises(ValueError) as error:
+        load_config(CONFIG, {'optim_wraper.optimizer.lr': 0.5})
+    message = str(error.value)
+    assert "'optim_wraper'" in message
+    assert "did you mean 'optim_wrapper'" in message
+
+
+@pytest.mark.parametrize('options', [
+    {'optim_wrapper.optimizer.lr': 0.5},
+    {'sync_bn': 'torch'},  # read by the Runner, absent from the config
+    {'work_dir': 'elsewhere', 'train_cfg.max_iters': 3},
+])
+def test_existing_or_runner_keys_are_accepted(options):
+    cfg = load_config(CONFIG, options)
+    for key, value in options.items():
+        node = cfg
+        for part in key.split('.'):
+            node = node[part]
+        assert node == value
