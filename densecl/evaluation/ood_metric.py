@@ -33,7 +33,7 @@ class OoDMetric(BaseMetric):
     """
 
     def __init__(self, anomaly_labels='anomaly_path', ignore_index=255, mantissa_bits=11,
-                 collect_device='cpu', prefix=None, **kwargs):
+                 collect_device='cpu', prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if anomaly_labels not in LABEL_SOURCES:
             raise ValueError(f'anomaly_labels must be one of {LABEL_SOURCES}, '
