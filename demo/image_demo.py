@@ -19,6 +19,7 @@ import os.path as osp
 import sys
 
 import cv2
+from mmengine.config import DictAction
 
 from densecl.apis import contact_sheet, draw_panel, inference, init_model, read_image
 
@@ -36,6 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--opacity', type=float, default=0.5,
                         help='weight of the class colours in the overlay, in [0, 1]')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='config overrides, key=value, as in tools/test.py')
     parser.add_argument('--max-sheet', type=int, default=12,
                         help='images on the contact sheet at most')
     args = parser.parse_args(argv)
@@ -63,7 +66,7 @@ def write(path, rgb):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        model = init_model(args.config, args.checkpoint, device=args.device)
+        model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
     except (FileNotFoundError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
