@@ -41,7 +41,8 @@ def init_model(config, checkpoint, device='cpu', cfg_options=None):
     expected = model.state_dict()
     missing = [key for key in expected if key not in state]
     unexpected = [key for key in state if key not in expected]
-    if isinstance(model, RPLEncoderDecoder) and any(k.startswith('residual_block.') for k in missing):
+    no_residual = any(key.startswith('residual_block.') for key in missing)
+    if isinstance(model, RPLEncoderDecoder) and no_residual:
         raise ValueError(f'{checkpoint} has no RPL residual block (residual_block.*): it is not '
                          f'an RPL checkpoint, so it gives no RPL anomaly map; use it with the '
                          f'closed-set config for the MSP / max logit / energy baselines')

@@ -1,4 +1,4 @@
-"""RPL / AnomalyEncoderDecoder: freezing, closed-set loading, anomaly maps, tools run the configs."""
+"""RPL and AnomalyEncoderDecoder: freezing, closed-set loading, anomaly maps, configs in tools."""
 import os.path as osp
 
 import numpy as np
@@ -130,8 +130,8 @@ def test_configs_train_and_test_through_the_tools(toyscenes_root, tmp_path):
     closed = str(tmp_path / 'closed')
     run_tool('train', CLOSED_SET, closed, toyscenes_root,
              options={**TINY_MODEL, **TINY_AUX, **schedule})
-    log = run_tool('test', CLOSED_SET, str(tmp_path / 'msp'), toyscenes_root, f'{closed}/iter_2.pth',
-                   options={**TINY_MODEL, **TINY_AUX})
+    log = run_tool('test', CLOSED_SET, str(tmp_path / 'msp'), toyscenes_root,
+                   f'{closed}/iter_2.pth', options={**TINY_MODEL, **TINY_AUX})
     assert 'AUROC' in log and 'FPR95' in log
     for variant in ('rpl_500', 'rpl-corocl_500', 'rpl-corocl-sampled_500'):
         work_dir = str(tmp_path / variant)

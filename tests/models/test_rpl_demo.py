@@ -68,8 +68,8 @@ def test_folder_mode_draws_the_readable_images_and_lists_the_failures(checkpoint
                                                      'ood_val_00001.png']
 
 
-def test_single_image_of_a_plain_segmenter_and_a_mismatched_checkpoint(checkpoints,
-                                                                        toyscenes_root, tmp_path):
+def test_single_image_of_a_plain_segmenter_and_a_mismatched_checkpoint(
+        checkpoints, toyscenes_root, tmp_path):
     image = osp.join(toyscenes_root, 'img_dir', 'val', 'val_00000.png')
     out = tmp_path / 'plain.png'
     plain = demo(image, 'configs/contrast/deeplabv3plus_r18-d16_1k_toyscenes-128x128.py',

@@ -19,7 +19,7 @@ class SepASPPFeatureHead(DepthwiseSeparableASPPHead):
     """
 
     def decode(self, decoder_input, inputs):
-        """Decoder features (input of ``cls_seg``) from the ASPP output and the backbone features."""
+        """Decoder features (``cls_seg``'s input) from the ASPP output and backbone features."""
         output = decoder_input
         if self.c1_bottleneck is not None:
             c1_output = self.c1_bottleneck(inputs[0])

@@ -96,7 +96,7 @@ class RPLEncoderDecoder(AnomalyEncoderDecoder):
         self.load_state_dict({key: state[key] for key in frozen}, strict=False)
 
     def forward_pair(self, x):
-        """Closed-set logits ``out1``, residual logits ``out2`` and the decoder features of ``out2``."""
+        """Closed-set logits ``out1``, residual logits ``out2`` and ``out2``'s decoder features."""
         head = self.decode_head
         with torch.no_grad():
             decoder_input = head._forward_feature(x)
@@ -124,9 +124,9 @@ class RPLEncoderDecoder(AnomalyEncoderDecoder):
         if self.contrast_head is not None:
             binary = torch.full_like(labels, self.decode_head.ignore_index)
             binary[inliers], binary[outliers] = 0, 1
+            one_hot = torch.stack([binary == 0, binary == 1], dim=1).float()
             samples = [SegDataSample(gt_sem_seg=PixelData(data=b[None]),
-                                     seg_logits=PixelData(data=torch.stack([b == 0, b == 1]).float()))
-                       for b in binary]
+                                     seg_logits=PixelData(data=h)) for b, h in zip(binary, one_hot)]
             losses.update(add_prefix(
                 self.contrast_head.loss([features], samples, self.train_cfg), 'corocl'))
         return losses
