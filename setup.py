@@ -27,6 +27,6 @@ setup(
             'mmengine==0.10.7', 'mmcv==2.1.0',
             'mmsegmentation==1.2.2', 'ftfy', 'regex'
         ],
-        'dev': ['pytest', 'triton>=3.2'],
+        'dev': ['pytest', 'triton>=3.2', 'scikit-learn'],
     },
 )

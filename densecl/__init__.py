@@ -15,5 +15,5 @@ __version__ = '0.1.0'
 
 if importlib.util.find_spec('mmseg') is not None:
     # The mmseg integration, and its one side effect on mmengine.
-    from . import compat, datasets, engine, losses, models  # noqa: F401
+    from . import compat, datasets, engine, evaluation, losses, models  # noqa: F401
     compat.install_checkpoint_loader()

@@ -1,10 +1,11 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
+from .outlier_paste import PasteOutliers
 from .seeding import SeededInfiniteSampler, SeededSamplesMixin
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 from .transforms import CheckSegLabels
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'SeededInfiniteSampler',
+    'CheckSegLabels', 'generate', 'PasteOutliers', 'SeededInfiniteSampler',
     'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset'
 ]

@@ -49,6 +49,31 @@ def _last_scalars(work_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _run_tool(tool, args, work_dir, cfg_options, log):
+    """Run ``tools/<tool>.py args --work-dir work_dir --cfg-options ...``; (wall s, rusage).
+
+    Raises:
+        RuntimeError: when the tool fails, with the tail of its output.
+    """
+    command = [sys.executable, osp.join(ROOT, 'tools', f'{tool}.py'), *args,
+               '--work-dir', work_dir]
+    if cfg_options:
+        command += ['--cfg-options'] + [f'{key}={value}' for key, value in cfg_options.items()]
+    os.makedirs(work_dir, exist_ok=True)
+    log_path = log or osp.join(work_dir, f'benchmark_{tool}.log')
+    start = time.time()
+    with open(log_path, 'w') as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        # wait4 gives the resource usage of this child alone.
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.time() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'{tool} failed ({" ".join(command)}):\n{tail}')
+    return wall, usage
+
+
 def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=None):
     """Run ``tools/train.py config`` and return its final metrics and costs.
 
@@ -59,22 +84,7 @@ def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=No
     Raises:
         RuntimeError: when training fails, with the tail of its output.
     """
-    command = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-               '--work-dir', work_dir]
-    if cfg_options:
-        command += ['--cfg-options'] + [f'{key}={value}' for key, value in cfg_options.items()]
-    os.makedirs(work_dir, exist_ok=True)
-    log_path = log or osp.join(work_dir, 'benchmark_train.log')
-    start = time.time()
-    with open(log_path, 'w') as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        # wait4 gives the resource usage of this child alone.
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.time() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        with open(log_path) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f'training failed ({" ".join(command)}):\n{tail}')
+    wall, usage = _run_tool('train', [config], work_dir, cfg_options, log)
     records = _last_scalars(work_dir)
     evaluated = [r for r in records if metrics[0] in r]
     if not evaluated:
@@ -86,6 +96,23 @@ def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=No
         'peak_rss_mib': usage.ru_maxrss / 1024,
         'wall_s': wall,
     }
+
+
+def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=None):
+    """Run ``tools/test.py config checkpoint`` and return ``metrics`` and the wall time (s).
+
+    Raises:
+        RuntimeError: when testing fails (with its output's tail) or logs none of ``metrics``.
+    """
+    wall, _ = _run_tool('test', [config, checkpoint], work_dir, cfg_options, log)
+    runs = sorted(d for d in os.listdir(work_dir) if osp.isfile(osp.join(work_dir, d, f'{d}.json')))
+    if not runs:
+        raise RuntimeError(f'no <timestamp>/<timestamp>.json under {work_dir}: did testing log?')
+    with open(osp.join(work_dir, runs[-1], f'{runs[-1]}.json')) as f:
+        record = [json.loads(line) for line in f if line.strip()][-1]
+    if not all(name in record for name in metrics):
+        raise RuntimeError(f'{work_dir}: testing logged {sorted(record)}, not {list(metrics)}')
+    return {**{name: record[name] for name in metrics}, 'wall_s': wall}
 
 
 class ResultStore:

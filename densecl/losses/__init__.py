@@ -1,8 +1,11 @@
 from .anchor_sampling import hard_anchor_sampling
 from .base_pixel_contrast_loss import BasePixelContrastLoss
+from .outlier_energy_loss import OutlierEnergyLoss
 from .pixel_contrast_loss import PixelContrastLoss
+from .rpl_inlier_loss import RPLInlierLoss
 from .supcon_loss import PixelSupConLoss
 
 __all__ = [
-    'hard_anchor_sampling', 'BasePixelContrastLoss', 'PixelContrastLoss', 'PixelSupConLoss'
+    'hard_anchor_sampling', 'BasePixelContrastLoss', 'OutlierEnergyLoss', 'PixelContrastLoss',
+    'PixelSupConLoss', 'RPLInlierLoss'
 ]

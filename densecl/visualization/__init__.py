@@ -1,0 +1,3 @@
+from .panel import contact_sheet, draw_panel
+
+__all__ = ['contact_sheet', 'draw_panel']

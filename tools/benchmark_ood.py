@@ -1,0 +1,159 @@
+"""Benchmark pixel-wise OoD detection on toyscenes: closed-set baselines vs RPL and RPL + CoroCL.
+
+The closed-set DeepLabV3+ R18 (configs/rpl/) is trained once (seed 0); its
+max softmax probability, max logit and energy are the baselines. RPL,
+RPL + CoroCL over all labelled pixels and RPL + CoroCL sampled as released
+(512 pixels per group) are trained from it for each seed, through
+tools/train.py. Every row is tested on ood_val through tools/test.py (AUROC,
+AP, FPR95 by OoDMetric, same blur for all rows) and reports val mIoU, which
+RPL must keep within 0.5 of the closed-set model. Results are saved after
+every run; a rerun skips finished ones.
+
+Example::
+
+    python tools/benchmark_ood.py                         # the README table
+    python tools/benchmark_ood.py --quick --data-root DIR --json /tmp/b.json
+"""
+import argparse
+import os.path as osp
+import sys
+
+from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint, mean_std,
+                                      train_and_evaluate)
+
+CONFIGS = 'configs/rpl'
+CLOSED_SET = 'deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py'
+BASELINES = {'MSP': 'msp', 'max logit': 'max_logit', 'energy': 'energy'}
+ROWS = {
+    'RPL': 'deeplabv3plus_r18-d16_rpl_500_toyscenes-128x128.py',
+    'RPL+CoroCL (all pixels)': 'deeplabv3plus_r18-d16_rpl-corocl_500_toyscenes-128x128.py',
+    'RPL+CoroCL (512 sampled, as released)':
+    'deeplabv3plus_r18-d16_rpl-corocl-sampled_500_toyscenes-128x128.py',
+}
+OOD_METRICS = ('AUROC', 'AP', 'FPR95', 'FPR95_first')
+OUTLIER_STEP = 5  # index of PasteOutliers in the RPL train pipelines
+MIOU_TOLERANCE = 0.5
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--json', default='docs/benchmark_ood.json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_ood')
+    parser.add_argument('--data-root', default='data/toyscenes')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--closed-set-iters', type=int, default=1000)
+    parser.add_argument('--iters', type=int, default=300, help='RPL training iterations per run')
+    parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
+    parser.add_argument('--quick', action='store_true',
+                        help='1 seed, 2 iterations, batch 2: checks that every row runs')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.iters, args.closed_set_iters = args.seeds[:1], 2, 2
+    return args
+
+
+def data_options(args):
+    options = {f'{loader}.dataset.data_root': args.data_root
+               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
+    if args.quick:
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            options.update({f'{loader}.num_workers': 0, f'{loader}.persistent_workers': False})
+        options['train_dataloader.batch_size'] = 2
+    return options
+
+
+def train_options(args, iters, seed):
+    return {**data_options(args), 'randomness.seed': seed, 'train_cfg.max_iters': iters,
+            'train_cfg.val_interval': iters, 'param_scheduler.0.end': iters,
+            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': max(1, min(50, iters // 8))}
+
+
+def summarize(runs):
+    """One table entry per row: OoD metrics and val mIoU as mean/std over seeds, costs."""
+    closed = runs.get('closed-set')
+    table = []
+    for row in [*BASELINES, *ROWS]:
+        done = [r for key, r in runs.items() if key.split('|')[0] == row]
+        if not done:
+            continue
+        entry = {'row': row, 'seeds': len(done)}
+        for name in (*OOD_METRICS, 'mIoU'):
+            entry[name], entry[f'{name}_std'] = mean_std([r[name] for r in done])
+        if closed:
+            entry['mIoU_delta'] = entry['mIoU'] - closed['mIoU']
+            for cost in ('step_time_s', 'peak_rss_mib'):
+                if cost in done[0]:
+                    entry[f'{cost}_ratio'] = mean_std([r[cost] for r in done])[0] / closed[cost]
+        table.append(entry)
+    return table
+
+
+def markdown(table, closed):
+    lines = [f'closed-set DeepLabV3+ R18: val mIoU {closed["mIoU"]:.1f}' if closed else '', '',
+             '| row | AUROC | AP | FPR95 | FPR95 (first TPR >= 95%) | val mIoU (Δ closed-set) '
+             '| seeds | step time | peak memory |',
+             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    for e in table:
+        cell = lambda n: f"{e[n]:.1f} ± {e[n + '_std']:.1f}"  # noqa: E731
+        ratio = lambda key: f'{e[key]:.2f}x' if key in e else '-'  # noqa: E731
+        delta = f" ({e['mIoU_delta']:+.2f})" if 'mIoU_delta' in e else ''
+        lines.append(f"| {e['row']} | {cell('AUROC')} | {cell('AP')} | {cell('FPR95')} "
+                     f"| {cell('FPR95_first')} | {e['mIoU']:.1f}{delta} | {e['seeds']} "
+                     f"| {ratio('step_time_s_ratio')} | {ratio('peak_rss_mib_ratio')} |")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    store = ResultStore(args.json, environment(),
+                        {'closed_set_iters': args.closed_set_iters, 'iters': args.iters,
+                         'quick': args.quick})
+    closed_config = osp.join(CONFIGS, CLOSED_SET)
+    closed_dir = osp.join(args.work_dir, 'closed-set')
+    checkpoint = osp.join(closed_dir, f'iter_{args.closed_set_iters}.pth')
+    if 'closed-set' not in store:
+        print('training closed-set ...', flush=True)
+        store.add('closed-set', train_and_evaluate(
+            closed_config, closed_dir, train_options(args, args.closed_set_iters, 0)))
+    for row, score in BASELINES.items():
+        if row not in store:
+            print(f'testing {row} ...', flush=True)
+            result = evaluate_checkpoint(
+                closed_config, checkpoint, osp.join(closed_dir, f'test_{score}'),
+                {**data_options(args), 'model.score': score}, OOD_METRICS)
+            store.add(row, {**result, 'mIoU': store.runs()['closed-set']['mIoU']})
+    for seed in args.seeds:
+        for row in args.rows:
+            key = f'{row}|{seed}'
+            if key in store:
+                continue
+            config = osp.join(CONFIGS, ROWS[row])
+            work_dir = osp.join(args.work_dir, ROWS[row][:-3], f'seed{seed}')
+            options = {**train_options(args, args.iters, seed),
+                       'model.closed_set_checkpoint': checkpoint,
+                       f'train_dataloader.dataset.pipeline.{OUTLIER_STEP}.outlier_root':
+                       osp.join(args.data_root, 'outliers')}
+            print(f'training {key} ...', flush=True)
+            result = train_and_evaluate(config, work_dir, options)
+            result.update(evaluate_checkpoint(
+                config, osp.join(work_dir, f'iter_{args.iters}.pth'), osp.join(work_dir, 'test'),
+                data_options(args), OOD_METRICS))
+            print(f"  AUROC {result['AUROC']:.2f}  AP {result['AP']:.2f}  FPR95 "
+                  f"{result['FPR95']:.2f}  mIoU {result['mIoU']:.2f}  step "
+                  f"{result['step_time_s']:.2f} s", flush=True)
+            store.add(key, result)
+    closed = store.runs()['closed-set']
+    table = summarize(store.runs())
+    worst = max((abs(e['mIoU_delta']) for e in table if e['row'] in ROWS), default=0.0)
+    store.save(table=table, markdown=markdown(table, closed),
+               miou_within_tolerance=worst <= MIOU_TOLERANCE)
+    print(markdown(table, closed))
+    if worst > MIOU_TOLERANCE:
+        print(f'RPL changed val mIoU by {worst:.2f} > {MIOU_TOLERANCE}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
