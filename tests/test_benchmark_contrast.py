@@ -1,4 +1,4 @@
-"""tools/benchmark_contrast.py --quick: every row trains, results land in JSON, a rerun skips them."""
+"""tools/benchmark_contrast.py --quick: every row trains, results land in JSON, reruns skip."""
 import json
 import os.path as osp
 import subprocess
