@@ -11,6 +11,8 @@ class CheckSegLabels(BaseTransform):
 
     mmseg's IoU metric silently mis-scores such values and the losses crash
     without naming the file, so this runs right after ``LoadAnnotations``.
+    Without a label map (inference pipelines, from which mmseg removes
+    ``LoadAnnotations``) there is nothing to check.
     It costs one ``max`` per map, plus one masked pass when the map holds
     values at or above ``num_classes`` (e.g. ignored pixels).
 
@@ -24,8 +26,8 @@ class CheckSegLabels(BaseTransform):
         self.ignore_index = ignore_index
 
     def transform(self, results):
-        seg = results['gt_seg_map']
-        if seg.size and (seg.max() >= self.num_classes or seg.min() < 0):
+        seg = results.get('gt_seg_map')
+        if seg is not None and seg.size and (seg.max() >= self.num_classes or seg.min() < 0):
             outside = (seg >= self.num_classes) | (seg < 0)
             bad = np.unique(seg[outside & (seg != self.ignore_index)])
             if bad.size:

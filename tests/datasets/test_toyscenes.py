@@ -116,6 +116,8 @@ def test_check_seg_labels_accepts_classes_and_ignore():
     check = TRANSFORMS.build(dict(type='CheckSegLabels', num_classes=3))
     ok = {'gt_seg_map': np.array([[0, 1, 2, 255]], np.uint8)}
     assert check(ok) is ok
+    no_labels = {'img': np.zeros((2, 2, 3), np.uint8)}  # inference: no LoadAnnotations
+    assert check(no_labels) is no_labels
     with pytest.raises(ValueError, match=r'x.png: label value\(s\) \[3, 7\]'):
         check({'gt_seg_map': np.array([[0, 3, 7, 255]], np.uint8),
                'seg_map_path': 'x.png'})
