@@ -1,8 +1,9 @@
-"""Which implementation of the two primitives runs a call.
+"""Which implementation of the primitives runs a call.
 
 Every backend module (``tiled``, ``reference``, ``triton``) implements
-``logsumexp(q, k, temperature, exclude_self, k_mask)`` and
-``propagation(x, value, gamma)`` with the same semantics; the public
+``logsumexp(q, k, temperature, exclude_self, k_mask, q_labels, k_labels)``,
+``positive_softplus(q, k, offset, temperature, exclude_self, q_labels,
+k_labels)`` and ``propagation(x, value, gamma)`` with the same semantics; the public
 functions pick one here by name. 'auto' takes Triton only where its kernels
 support the call and otherwise falls back to the tiled path; an explicit
 ``backend='triton'`` that the kernels cannot serve raises with the reason.

@@ -3,7 +3,7 @@
 Every function here materialises the full (N, M) similarity matrix and writes
 the loss the textbook way, with boolean masks over that matrix. Nothing is
 shared with the fused paths (``tiled``, ``triton``) or with the way
-``densecl.ops`` composes the losses from the two primitives, so comparing
+``densecl.ops`` composes the losses from the primitives, so comparing
 against this module checks both the kernels and the algebra built on them.
 Memory is O(N x M): use it on small inputs only.
 

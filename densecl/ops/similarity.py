@@ -1,4 +1,4 @@
-"""The two primitives as public functions: checked arguments, chosen backend."""
+"""logsumexp and propagation as public functions: checked arguments, chosen backend."""
 import torch.nn.functional as F
 
 from .checks import check_feature_dim, check_float, check_index, check_like, check_positive
