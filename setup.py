@@ -17,7 +17,7 @@ setup(
     packages=find_packages(include=['densecl', 'densecl.*']),
     python_requires='>=3.10',
     # torch >= 2.6: safe_globals with (function, name) entries in densecl.compat.
-    install_requires=['torch>=2.6', 'numpy>=2', 'opencv-python', 'Pillow'],
+    install_requires=['torch>=2.6', 'numpy>=2', 'opencv-python', 'Pillow', 'matplotlib'],
     extras_require={
         'onedl': [
             'onedl-mmengine==0.10.12', 'onedl-mmcv==2.3.6',
@@ -27,6 +27,6 @@ setup(
             'mmengine==0.10.7', 'mmcv==2.1.0',
             'mmsegmentation==1.2.2', 'ftfy', 'regex'
         ],
-        'dev': ['pytest', 'triton>=3.2', 'scikit-learn'],
+        'dev': ['pytest', 'triton>=3.2', 'scikit-learn', 'scipy'],
     },
 )
