@@ -9,6 +9,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.apis import inference_model
 from mmseg.apis import init_model as init_mmseg_model
 
+from ..engine import state_dict_mismatch
 from ..models.segmentors import RPLEncoderDecoder
 
 
@@ -39,8 +40,7 @@ def init_model(config, checkpoint, device='cpu', cfg_options=None):
     loaded = _load_checkpoint(checkpoint, map_location='cpu')
     state = loaded.get('state_dict', loaded)
     expected = model.state_dict()
-    missing = [key for key in expected if key not in state]
-    unexpected = [key for key in state if key not in expected]
+    missing, unexpected, reshaped = state_dict_mismatch(expected, state)
     no_residual = any(key.startswith('residual_block.') for key in missing)
     if isinstance(model, RPLEncoderDecoder) and no_residual:
         raise ValueError(f'{checkpoint} has no RPL residual block (residual_block.*): it is not '
@@ -49,7 +49,6 @@ def init_model(config, checkpoint, device='cpu', cfg_options=None):
     if missing or unexpected:
         raise ValueError(f'{checkpoint} does not fit {config}: {len(missing)} keys missing '
                          f'{missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}')
-    reshaped = [key for key in expected if state[key].shape != expected[key].shape]
     if reshaped:
         raise ValueError(f'{checkpoint} does not fit {config}: {len(reshaped)} weights of '
                          f'another shape, e.g. {reshaped[0]} {tuple(state[reshaped[0]].shape)} '

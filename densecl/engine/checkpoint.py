@@ -24,3 +24,17 @@ def checkpoint_mismatch(model, filename):
             raise
         return str(error).strip()
     return None
+
+
+def state_dict_mismatch(expected, state):
+    """How ``state`` fails to fit ``expected`` (two state dicts), for messages that name keys.
+
+    Returns:
+        tuple[list, list, list]: keys of ``expected`` missing from ``state``,
+        keys of ``state`` not in ``expected``, and keys present in both with
+        another shape.
+    """
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    reshaped = [key for key in expected if key in state and state[key].shape != expected[key].shape]
+    return missing, unexpected, reshaped

@@ -10,6 +10,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 
+from ...engine import state_dict_mismatch
 from ..heads import ResidualASPP
 from .anomaly_encoder_decoder import AnomalyEncoderDecoder
 
@@ -87,8 +88,7 @@ class RPLEncoderDecoder(AnomalyEncoderDecoder):
         state = checkpoint.get('state_dict', checkpoint)
         frozen = {key: value for key, value in self.state_dict().items()
                   if key.split('.')[0] not in TRAINABLE}
-        missing = [key for key in frozen if key not in state]
-        reshaped = [key for key in frozen if key in state and state[key].shape != frozen[key].shape]
+        missing, _, reshaped = state_dict_mismatch(frozen, state)
         if missing or reshaped:
             raise ValueError(f'{path} does not fit the closed-set model: {len(missing)} keys '
                              f'missing {missing[:3]}, {len(reshaped)} of another shape '
