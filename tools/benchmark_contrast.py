@@ -8,10 +8,16 @@ through tools/train.py; val mIoU is reported as mean and std over seeds,
 step time and peak memory relative to the baseline of the same run. Results
 are saved after every training; a rerun skips finished ones.
 
+``--study`` asks why the contrast rows do (not) help: one change at a time
+to the ContrastHead (loss weight, temperature, embedding size, start
+iteration) and a longer schedule, at the 1/8 split, each against a baseline
+trained in the same run; it writes its own JSON.
+
 Example::
 
     python tools/benchmark_contrast.py                      # the README table
     python tools/benchmark_contrast.py --quick --data-root DIR --json /tmp/b.json
+    python tools/benchmark_contrast.py --study             # the README's study table
 """
 import argparse
 import os.path as osp
@@ -30,33 +36,53 @@ ROWS = {
 }
 SPLITS = {'1/8': 'splits/train_1-8.txt', 'full': ''}
 BASELINE = 'baseline'
+SUPCON, CONTRASTIVESEG = '+SupCon (all pixels)', '+ContrastiveSeg (all pixels, bank)'
+HEAD = 'model.auxiliary_head.1'  # the ContrastHead, after the FCN auxiliary head
+# name: (row, schedule length in multiples of --iters, extra cfg-options given --iters)
+STUDY = {
+    'baseline': (BASELINE, 1, lambda iters: {}),
+    'SupCon, loss weight 1.0': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.loss_weight': 1.0}),
+    'SupCon, temperature 0.3': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.temperature': 0.3}),
+    'SupCon, 256-d embedding': (SUPCON, 1, lambda iters: {f'{HEAD}.embed_channels': 256}),
+    'ContrastiveSeg, loss weight 1.0':
+    (CONTRASTIVESEG, 1, lambda iters: {f'{HEAD}.loss_decode.loss_weight': 1.0}),
+    'ContrastiveSeg, starts at half the schedule':
+    (CONTRASTIVESEG, 1, lambda iters: {f'{HEAD}.start_iter': iters // 2}),
+    'baseline, 2x iterations': (BASELINE, 2, lambda iters: {}),
+    'SupCon, 2x iterations': (SUPCON, 2, lambda iters: {}),
+}
+STUDY_SPLIT = '1/8'
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', default='docs/benchmark_contrast.json')
+    parser.add_argument('--json', help='default: docs/benchmark_contrast[_study].json')
     parser.add_argument('--work-dir', default='work_dirs/benchmark_contrast')
     parser.add_argument('--data-root', default='data/toyscenes')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--seeds', type=int, nargs='+', help='default: 0 1 2 (study: 0)')
     parser.add_argument('--iters', type=int, default=200, help='training iterations per run')
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
+    parser.add_argument('--study', action='store_true',
+                        help='run the STUDY variants at the 1/8 split instead of the table')
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2: checks that every row runs')
     args = parser.parse_args(argv)
+    args.json = args.json or f'docs/benchmark_contrast{"_study" if args.study else ""}.json'
+    args.seeds = args.seeds or ([0] if args.study else [0, 1, 2])
     if args.quick:
         args.seeds, args.iters = args.seeds[:1], 2
     return args
 
 
-def run_options(args, split, seed):
+def run_options(args, split, seed, iters):
     """--cfg-options of one training: data, split, seed and schedule."""
     options = {'randomness.seed': seed,
-               'train_cfg.max_iters': args.iters,
-               'train_cfg.val_interval': args.iters,
-               'param_scheduler.0.end': args.iters,
-               'default_hooks.checkpoint.interval': args.iters,
-               'default_hooks.logger.interval': max(1, min(50, args.iters // 8)),
+               'train_cfg.max_iters': iters,
+               'train_cfg.val_interval': iters,
+               'param_scheduler.0.end': iters,
+               'default_hooks.checkpoint.interval': iters,
+               'default_hooks.logger.interval': max(1, min(50, iters // 8)),
                'train_dataloader.dataset.ann_file': SPLITS[split]}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = args.data_root
@@ -100,25 +126,63 @@ def markdown(table):
     return '\n'.join(lines)
 
 
+def train(args, store, key, row, work_dir, options):
+    """Train ``row`` with ``options`` unless ``key`` is in ``store``; store the result."""
+    if key in store:
+        return
+    print(f'training {key} ...', flush=True)
+    result = train_and_evaluate(osp.join(CONFIGS, ROWS[row]), work_dir, options)
+    print(f'  mIoU {result["mIoU"]:.2f}  step {result["step_time_s"]:.2f} s  '
+          f'peak {result["peak_rss_mib"]:.0f} MiB  wall {result["wall_s"]:.0f} s', flush=True)
+    store.add(key, result)
+
+
+def study(args, store):
+    """Each STUDY variant per seed at the 1/8 split; mIoU and its change from the baseline."""
+    for seed in args.seeds:
+        for name, (row, scale, extra) in STUDY.items():
+            iters = args.iters * scale
+            options = {**run_options(args, STUDY_SPLIT, seed, iters), **extra(args.iters)}
+            train(args, store, f'{name}|{seed}', row,
+                  osp.join(args.work_dir, 'study', name.replace(' ', '_').replace(',', ''),
+                           f'seed{seed}'), options)
+    runs = store.runs()
+    lines = ['| variant (1/8 labels) | iterations | val mIoU | change vs baseline of same length |',
+             '| --- | --- | --- | --- |']
+    table = []
+    for name, (row, scale, _) in STUDY.items():
+        done = [runs[f'{name}|{s}']['mIoU'] for s in args.seeds if f'{name}|{s}' in runs]
+        base_name = 'baseline' if scale == 1 else f'baseline, {scale}x iterations'
+        base = [runs[f'{base_name}|{s}']['mIoU'] for s in args.seeds if f'{base_name}|{s}' in runs]
+        if not done:
+            continue
+        entry = {'variant': name, 'iters': args.iters * scale, 'seeds': len(done),
+                 'mIoU': mean_std(done)[0], 'mIoU_std': mean_std(done)[1]}
+        if base:
+            entry['change'] = entry['mIoU'] - mean_std(base)[0]
+        table.append(entry)
+        change = f"{entry['change']:+.1f}" if 'change' in entry else '-'
+        lines.append(f"| {name} | {entry['iters']} | {entry['mIoU']:.1f} ± {entry['mIoU_std']:.1f}"
+                     f" | {change} |")
+    return table, '\n'.join(lines)
+
+
 def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick})
+    if args.study:
+        table, text = study(args, store)
+        store.save(table=table, markdown=text)
+        print(text)
+        return 0
     # The reduced split first: it is where the rows differ most.
     for split in args.splits:
         for seed in args.seeds:
             for row in args.rows:
-                key = f'{split}|{row}|{seed}'
-                if key in store:
-                    continue
                 work_dir = osp.join(args.work_dir, split.replace('/', '-'),
                                     ROWS[row][:-3], f'seed{seed}')
-                print(f'training {key} ...', flush=True)
-                result = train_and_evaluate(osp.join(CONFIGS, ROWS[row]), work_dir,
-                                            run_options(args, split, seed))
-                print(f'  mIoU {result["mIoU"]:.2f}  step {result["step_time_s"]:.2f} s  '
-                      f'peak {result["peak_rss_mib"]:.0f} MiB  wall {result["wall_s"]:.0f} s',
-                      flush=True)
-                store.add(key, result)
+                train(args, store, f'{split}|{row}|{seed}', row, work_dir,
+                      run_options(args, split, seed, args.iters))
     table = summarize(args, store.runs())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))
