@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import torch
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -32,3 +34,34 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     assert again.returncode == 0 and 'training' not in again.stdout
     different = run(*args[1:])  # not --quick: other settings, same JSON
     assert different.returncode != 0 and "pass another --json" in different.stderr
+
+
+# What each study variant must change in the built ContrastHead, written out by hand.
+STUDY_EXPECTED = {
+    'SupCon, loss weight 1.0': lambda head: head.loss_decode.loss_weight == 1.0,
+    'SupCon, temperature 0.3': lambda head: head.loss_decode.temperature == 0.3,
+    'SupCon, 256-d embedding': lambda head: head.projection[-1].out_channels == 256,
+    'ContrastiveSeg, loss weight 1.0': lambda head: head.loss_decode.loss_weight == 1.0,
+    'ContrastiveSeg, starts at half the schedule': lambda head: head.start_iter == 100,
+}
+
+
+def test_study_variants_change_the_contrast_head():
+    import densecl  # noqa: F401  (registers ContrastHead)
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    import benchmark_contrast
+    init_default_scope('mmseg')
+    for name, (row, scale, extra) in benchmark_contrast.STUDY.items():
+        cfg = Config.fromfile(osp.join(ROOT, benchmark_contrast.CONFIGS,
+                                       benchmark_contrast.ROWS[row]))
+        cfg.merge_from_dict(extra(200))  # what tools/train.py does with --cfg-options
+        model = MODELS.build(cfg.model)
+        heads = [h for h in model.auxiliary_head if type(h).__name__ == 'ContrastHead'] \
+            if isinstance(model.auxiliary_head, torch.nn.ModuleList) else []
+        if name in STUDY_EXPECTED:
+            assert len(heads) == 1 and STUDY_EXPECTED[name](heads[0]), name
+        else:  # the baselines and the longer schedules change no head
+            assert scale in (1, 2) and not extra(200), name
