@@ -41,8 +41,7 @@ STUDY_EXPECTED = {
     'SupCon, loss weight 1.0': lambda head: head.loss_decode.loss_weight == 1.0,
     'SupCon, temperature 0.3': lambda head: head.loss_decode.temperature == 0.3,
     'SupCon, 256-d embedding': lambda head: head.projection[-1].out_channels == 256,
-    'ContrastiveSeg, loss weight 1.0': lambda head: head.loss_decode.loss_weight == 1.0,
-    'ContrastiveSeg, starts at half the schedule': lambda head: head.start_iter == 100,
+    'SupCon, starts at half the schedule': lambda head: head.start_iter == 100,
 }
 
 

@@ -36,18 +36,17 @@ ROWS = {
 }
 SPLITS = {'1/8': 'splits/train_1-8.txt', 'full': ''}
 BASELINE = 'baseline'
-SUPCON, CONTRASTIVESEG = '+SupCon (all pixels)', '+ContrastiveSeg (all pixels, bank)'
+SUPCON = '+SupCon (all pixels)'
 HEAD = 'model.auxiliary_head.1'  # the ContrastHead, after the FCN auxiliary head
+# SupCon stands for both losses here: it costs a quarter of the banked ContrastiveSeg.
 # name: (row, schedule length in multiples of --iters, extra cfg-options given --iters)
 STUDY = {
     'baseline': (BASELINE, 1, lambda iters: {}),
     'SupCon, loss weight 1.0': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.loss_weight': 1.0}),
     'SupCon, temperature 0.3': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.temperature': 0.3}),
     'SupCon, 256-d embedding': (SUPCON, 1, lambda iters: {f'{HEAD}.embed_channels': 256}),
-    'ContrastiveSeg, loss weight 1.0':
-    (CONTRASTIVESEG, 1, lambda iters: {f'{HEAD}.loss_decode.loss_weight': 1.0}),
-    'ContrastiveSeg, starts at half the schedule':
-    (CONTRASTIVESEG, 1, lambda iters: {f'{HEAD}.start_iter': iters // 2}),
+    'SupCon, starts at half the schedule':
+    (SUPCON, 1, lambda iters: {f'{HEAD}.start_iter': iters // 2}),
     'baseline, 2x iterations': (BASELINE, 2, lambda iters: {}),
     'SupCon, 2x iterations': (SUPCON, 2, lambda iters: {}),
 }
