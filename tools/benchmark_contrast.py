@@ -43,12 +43,12 @@ HEAD = 'model.auxiliary_head.1'  # the ContrastHead, after the FCN auxiliary hea
 STUDY = {
     'baseline': (BASELINE, 1, lambda iters: {}),
     'SupCon, loss weight 1.0': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.loss_weight': 1.0}),
+    'baseline, 5x iterations': (BASELINE, 5, lambda iters: {}),
+    'SupCon, 5x iterations': (SUPCON, 5, lambda iters: {}),
     'SupCon, temperature 0.3': (SUPCON, 1, lambda iters: {f'{HEAD}.loss_decode.temperature': 0.3}),
     'SupCon, 256-d embedding': (SUPCON, 1, lambda iters: {f'{HEAD}.embed_channels': 256}),
     'SupCon, starts at half the schedule':
     (SUPCON, 1, lambda iters: {f'{HEAD}.start_iter': iters // 2}),
-    'baseline, 2x iterations': (BASELINE, 2, lambda iters: {}),
-    'SupCon, 2x iterations': (SUPCON, 2, lambda iters: {}),
 }
 STUDY_SPLIT = '1/8'
 
