@@ -1,11 +1,10 @@
 """PixPro and PixContrast: pixel-level consistency (Xie et al., CVPR 2021)."""
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from densecl.ops import pixel_logsumexp
-from ..utils import positive_pixel_pairs
+from ..utils import view_positive_pairs
 from .base_pretrainer import BaseMomentumPretrainer
 
 
@@ -62,7 +61,7 @@ class PixPro(BaseMomentumPretrainer):
     Both views go through the query encoder (backbone + :class:`PixProNeck`)
     and the momentum encoder; positive pixel pairs come from the crop boxes
     and flips that :class:`TwoViewCrop` records
-    (:func:`~densecl.models.utils.positive_pixel_pairs`). PixPro: the
+    (:func:`~densecl.models.utils.view_positive_pairs`). PixPro: the
     query side's :class:`PixelPropagation` output should agree with the
     other view's momentum embedding at the positives; symmetric, so the loss
     lies in [-4, 4]. PixContrast (described in the paper, never released):
@@ -98,22 +97,12 @@ class PixPro(BaseMomentumPretrainer):
         self.temperature = temperature
         self.pos_threshold = pos_threshold
 
-    def positive_pairs(self, data_samples, size_a, size_b, device):
-        """(B, La, Lb) positives from view 0 to view 1 of each sample's crop geometry."""
-        if not data_samples or not all('crop_boxes' in s and 'flips' in s for s in data_samples):
-            raise ValueError('PixPro needs crop_boxes and flips in the data samples: build the '
-                             'views with TwoViewCrop and PackTwoViewInputs')
-        boxes = torch.as_tensor(np.stack([s.crop_boxes for s in data_samples]), device=device)
-        flips = torch.as_tensor(np.stack([s.flips for s in data_samples]), device=device)
-        return positive_pixel_pairs(boxes[:, 0], flips[:, 0], size_a, boxes[:, 1], flips[:, 1],
-                                    size_b, self.pos_threshold)
-
     def loss(self, inputs, data_samples):
         queries = [self.neck(self.backbone(view)) for view in inputs]
         self.update_momentum_encoder()
         keys = [F.normalize(self.momentum_encode(view)[1], dim=1) for view in inputs]
-        positive = self.positive_pairs(data_samples, queries[0].shape[2:], queries[1].shape[2:],
-                                       queries[0].device)
+        positive = view_positive_pairs(data_samples, queries[0].shape[2:], queries[1].shape[2:],
+                                       self.pos_threshold, queries[0].device)
         directions = ((0, 1, positive), (1, 0, positive.transpose(1, 2)))
         losses = {}
         if self.pixpro_weight > 0:

@@ -1,4 +1,5 @@
 """Which pixels of two views show the same place of the image (PixPro's positives)."""
+import numpy as np
 import torch
 
 
@@ -46,3 +47,22 @@ def positive_pixel_pairs(boxes_a, flips_a, size_a, boxes_b, flips_b, size_b, thr
     centres_b, diag_b = bin_centres(boxes_b, flips_b, *size_b)
     distance = torch.cdist(centres_a, centres_b)
     return distance / torch.maximum(diag_a, diag_b)[:, None, None] < threshold
+
+
+def view_positive_pairs(data_samples, size_a, size_b, threshold=0.7, device=None):
+    """:func:`positive_pixel_pairs` from view 0 to view 1 of packed two-view samples.
+
+    Args:
+        data_samples (list[SegDataSample]): samples of ``PackTwoViewInputs``,
+            with ``crop_boxes`` (2, 4) and ``flips`` (2,) in their metainfo.
+        size_a, size_b (tuple[int, int]): (h, w) of the feature maps of views 0 and 1.
+        threshold (float): distance threshold in bin diagonals.
+        device (torch.device, optional): device of the result.
+    """
+    if not data_samples or not all('crop_boxes' in s and 'flips' in s for s in data_samples):
+        raise ValueError('pixel pairs need crop_boxes and flips in the data samples: build '
+                         'the views with TwoViewCrop and PackTwoViewInputs')
+    boxes = torch.as_tensor(np.stack([s.crop_boxes for s in data_samples]), device=device)
+    flips = torch.as_tensor(np.stack([s.flips for s in data_samples]), device=device)
+    return positive_pixel_pairs(boxes[:, 0], flips[:, 0], size_a, boxes[:, 1], flips[:, 1],
+                                size_b, threshold)
