@@ -20,15 +20,16 @@ class BaseMomentumPretrainer(BaseModel):
     Args:
         backbone (dict): mmseg backbone config (e.g. ResNetV1c).
         neck (dict): projection neck config.
-        momentum (float): EMA momentum in mmengine's convention, in (0, 1).
+        momentum (float): EMA momentum in mmengine's convention, in (0, 0.5]; a
+            larger value is taken for a decay written in the other convention.
         data_preprocessor (dict): usually ``TwoViewDataPreprocessor``.
     """
 
     def __init__(self, backbone, neck, momentum, data_preprocessor=None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not 0 < momentum < 1:
-            raise ValueError(f'momentum (mmengine EMA convention: 1 - decay) must be in '
-                             f'(0, 1), got {momentum!r}; MoCo decay 0.999 is 0.001')
+        if not 0 < momentum <= 0.5:
+            raise ValueError(f'momentum is 1 - decay in mmengine\'s EMA convention and must be in '
+                             f'(0, 0.5], got {momentum!r}; MoCo decay 0.999 is 0.001')
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.momentum_encoder = ExponentialMovingAverage(self._query_encoder(), momentum)
