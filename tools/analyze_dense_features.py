@@ -10,8 +10,8 @@ over all pixels (Wang and Isola, ICML 2020); lower is better for both.
 
 Example::
 
-    python tools/analyze_dense_features.py configs/pixpro/pixpro_r18-d16_800_toyscenes-96x96.py \
-        --checkpoint work_dirs/pixpro_r18-d16_800_toyscenes-96x96/iter_800.pth
+    python tools/analyze_dense_features.py configs/pixpro/pixpro_r18-d16_300_toyscenes-64x64.py \
+        --checkpoint work_dirs/pixpro_r18-d16_300_toyscenes-64x64/iter_300.pth
 """
 import argparse
 import json

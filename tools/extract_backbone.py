@@ -9,7 +9,7 @@ and optimizer state are dropped). A segmenter config loads it with::
 
 Example::
 
-    python tools/extract_backbone.py work_dirs/densecl/iter_800.pth r18_densecl.pth
+    python tools/extract_backbone.py work_dirs/densecl/iter_300.pth r18_densecl.pth
 """
 import argparse
 import sys

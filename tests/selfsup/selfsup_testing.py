@@ -4,8 +4,8 @@ import os.path as osp
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DENSECL_CONFIG = osp.join(ROOT, 'configs/densecl/densecl_r18-d16_800_toyscenes-96x96.py')
-PIXPRO_CONFIG = osp.join(ROOT, 'configs/pixpro/pixpro-pixcontrast_r18-d16_800_toyscenes-96x96.py')
+DENSECL_CONFIG = osp.join(ROOT, 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py')
+PIXPRO_CONFIG = osp.join(ROOT, 'configs/pixpro/pixpro-pixcontrast_r18-d16_300_toyscenes-64x64.py')
 
 # A narrow ResNet-18 (64 output channels), 32 x 32 views, batch 2.
 TINY = {

@@ -4,7 +4,7 @@
 # set data_root and data_prefix.img_path.
 dataset_type = 'UnlabeledImageFolder'
 data_root = 'data/toyscenes'
-view_size = 96
+view_size = 64
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(

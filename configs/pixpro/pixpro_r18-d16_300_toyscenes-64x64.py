@@ -1,9 +1,9 @@
 # PixPro (Xie et al., CVPR 2021) pretraining of ResNet-18 V1c on toyscenes' unlabeled
-# split, 96 x 96 views, 800 iterations at batch 16. Extract the backbone with
+# split, 64 x 64 views, 300 iterations at batch 16. Extract the backbone with
 # tools/extract_backbone.py (see configs/densecl/).
 _base_ = [
     '../_base_/models/selfsup_r18-d16.py', '../_base_/datasets/toyscenes_unlabeled.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/selfsup_800.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/selfsup_300.py'
 ]
 model = dict(
     type='PixPro',

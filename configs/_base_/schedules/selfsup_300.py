@@ -1,7 +1,7 @@
 # Pretraining schedule: AdamW with cosine decay, no validation (nothing to score).
 # AdamW rather than the papers' SGD/LARS: short CPU schedules from scratch train
 # better with it (see configs/quickstart); every method gets the same schedule.
-max_iters = 800
+max_iters = 300
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))

@@ -1,11 +1,11 @@
 # DenseCL (Wang et al., CVPR 2021) pretraining of ResNet-18 V1c on toyscenes' unlabeled
-# split, 96 x 96 views, 800 iterations at batch 16. Then:
-#   python tools/extract_backbone.py work_dirs/<this config>/iter_800.pth r18_densecl.pth
+# split, 64 x 64 views, 300 iterations at batch 16. Then:
+#   python tools/extract_backbone.py work_dirs/<this config>/iter_300.pth r18_densecl.pth
 # and fine-tune a segmenter with
 #   model.backbone.init_cfg=dict(type='Pretrained', checkpoint='r18_densecl.pth', prefix='backbone.')
 _base_ = [
     '../_base_/models/selfsup_r18-d16.py', '../_base_/datasets/toyscenes_unlabeled.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/selfsup_800.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/selfsup_300.py'
 ]
 model = dict(
     type='DenseCL',
