@@ -20,6 +20,7 @@ Example::
 import argparse
 import importlib.util
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -115,6 +116,7 @@ def pretrain(args, row, seed, work_dir):
 
 def dense_metrics(args, work_dir, backbone):
     """Alignment and uniformity of a backbone on DenseCL's two-view data (seed 0 views)."""
+    os.makedirs(work_dir, exist_ok=True)
     out = osp.join(work_dir, 'dense_metrics.json')
     options = [f'{key}={value}' for key, value in
                loader_options(args, ['train_dataloader']).items()]
@@ -129,9 +131,9 @@ def dense_metrics(args, work_dir, backbone):
 def mmpretrain_note():
     """Whether mmpretrain's DenseCL can be timed next to ours in this environment."""
     if importlib.util.find_spec('mmpretrain') is None:
-        return ('not measured: onedl-mmpretrain (PyPI) is not installed in this environment; '
-                'the benchmark installs nothing')
-    return 'installed, not timed: its DenseCL needs ImageNet-style data pipelines'
+        return ('not measured: mmpretrain is not installed in this environment (onedl-mmpretrain '
+                'on PyPI fits the onedl stack); the benchmark installs nothing')
+    return 'installed, but timing its DenseCL is not automated here: not measured'
 
 
 def summarize(args, runs):
