@@ -17,8 +17,8 @@ from selfsup_testing import (DENSECL_CONFIG, PIXPRO_CONFIG, ROOT, TINY_DENSECL, 
 @pytest.mark.parametrize('config,options', [(DENSECL_CONFIG, TINY_DENSECL),
                                             (PIXPRO_CONFIG, TINY_PIXPRO)],
                          ids=['densecl', 'pixpro'])
-def test_resume_continues_with_the_same_queues_and_momentum_encoder(config, options,
-                                                                     toyscenes_root, tmp_path):
+def test_resume_continues_with_the_same_queues_and_momentum_encoder(
+        config, options, toyscenes_root, tmp_path):
     straight = Runner.from_cfg(tiny_config(config, options, toyscenes_root, tmp_path / 'a', 4))
     straight.train()
     # the run stopped after iteration 2: only its checkpoint is left
