@@ -4,8 +4,11 @@ from .seeding import SeededInfiniteSampler, SeededSamplesMixin
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 from .transforms import CheckSegLabels
+from .two_view import PackTwoViewInputs, TwoViewCrop
+from .unlabeled_folder import UnlabeledImageFolder
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'PasteOutliers', 'SeededInfiniteSampler',
-    'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset'
+    'CheckSegLabels', 'generate', 'PackTwoViewInputs', 'PasteOutliers',
+    'SeededInfiniteSampler', 'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset',
+    'TwoViewCrop', 'UnlabeledImageFolder'
 ]

@@ -1,12 +1,14 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
-from .checkpoint import checkpoint_mismatch, state_dict_mismatch
+from .checkpoint import backbone_state_dict, checkpoint_mismatch, state_dict_mismatch
 from .config import check_cfg_options, check_config, load_config
 from .distributed import setup_cpu_distributed
-from .hooks import IterSeedHook
+from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
+                    QueueLengthCheckHook)
 from .resume import find_resume_checkpoint
 
 __all__ = [
-    'checkpoint_mismatch', 'check_cfg_options', 'check_config',
-    'find_resume_checkpoint', 'IterSeedHook', 'load_config',
+    'backbone_state_dict',     'checkpoint_mismatch', 'check_cfg_options', 'check_config',
+    'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
+    'PixProMomentumHook', 'QueueLengthCheckHook',
     'setup_cpu_distributed', 'state_dict_mismatch'
 ]

@@ -74,28 +74,41 @@ def _run_tool(tool, args, work_dir, cfg_options, log):
     return wall, usage
 
 
-def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=None):
-    """Run ``tools/train.py config`` and return its final metrics and costs.
+def train(config, work_dir, cfg_options, log=None):
+    """Run ``tools/train.py config`` and return its costs and logged records.
 
-    Returns a dict with each of ``metrics`` from the last validation, the
-    median logged step time (s, first logged window left out as warm-up),
-    the process's peak resident memory (MiB) and the wall time (s).
+    Returns ``(costs, records)``: the median logged step time (s, first
+    logged window left out as warm-up), the process's peak resident memory
+    (MiB) and the wall time (s); and the records of its scalars.json.
 
     Raises:
         RuntimeError: when training fails, with the tail of its output.
     """
     wall, usage = _run_tool('train', [config], work_dir, cfg_options, log)
     records = _last_scalars(work_dir)
-    evaluated = [r for r in records if metrics[0] in r]
-    if not evaluated:
-        raise RuntimeError(f'{work_dir}: training logged no {metrics[0]}')
     step_times = [r['time'] for r in records if 'time' in r and 'loss' in r]
-    return {
-        **{name: evaluated[-1][name] for name in metrics},
+    costs = {
         'step_time_s': statistics.median(step_times[1:] or step_times),
         'peak_rss_mib': usage.ru_maxrss / 1024,
         'wall_s': wall,
     }
+    return costs, records
+
+
+def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=None):
+    """Run ``tools/train.py config`` and return its final metrics and costs.
+
+    Returns a dict with each of ``metrics`` from the last validation and the
+    costs of :func:`train`.
+
+    Raises:
+        RuntimeError: when training fails, with the tail of its output.
+    """
+    costs, records = train(config, work_dir, cfg_options, log)
+    evaluated = [r for r in records if metrics[0] in r]
+    if not evaluated:
+        raise RuntimeError(f'{work_dir}: training logged no {metrics[0]}')
+    return {**{name: evaluated[-1][name] for name in metrics}, **costs}
 
 
 def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=None):

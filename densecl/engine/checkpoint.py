@@ -38,3 +38,23 @@ def state_dict_mismatch(expected, state):
     unexpected = [key for key in state if key not in expected]
     reshaped = [key for key in expected if key in state and state[key].shape != expected[key].shape]
     return missing, unexpected, reshaped
+
+
+def backbone_state_dict(checkpoint, source, prefix='backbone.'):
+    """The ``prefix``* entries of a loaded checkpoint's state dict (the pretrained backbone).
+
+    Raises:
+        ValueError: when there are none, naming the top-level keys found (of
+            the checkpoint, and the modules of its state dict), so that a
+            wrong file is recognised at once.
+    """
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f'{source}: not a checkpoint dict, got {type(checkpoint).__name__}')
+    backbone = {key: value for key, value in state.items() if key.startswith(prefix)}
+    if not backbone:
+        modules = sorted({key.split('.')[0] for key in state})
+        raise ValueError(
+            f'{source} holds no pretraining encoder (no {prefix}* weights); top-level keys: '
+            f'{sorted(checkpoint)}; state dict modules: {modules}')
+    return backbone

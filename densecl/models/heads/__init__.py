@@ -1,5 +1,10 @@
 from .contrast_head import ContrastHead
+from .densecl_neck import DenseCLNeck
+from .pixpro_neck import PixelPropagation, PixProNeck
 from .residual_aspp import ResidualASPP
 from .sep_aspp_feature_head import SepASPPFeatureHead
 
-__all__ = ['ContrastHead', 'ResidualASPP', 'SepASPPFeatureHead']
+__all__ = [
+    'ContrastHead', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck', 'ResidualASPP',
+    'SepASPPFeatureHead'
+]

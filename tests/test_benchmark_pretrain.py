@@ -1,0 +1,35 @@
+"""tools/benchmark_pretrain.py --quick: pretrain, extract, probe and fine-tune run; reruns skip."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, 'tools/benchmark_pretrain.py', *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_quick_benchmark_runs_and_resumes(toyscenes_root, tmp_path):
+    # random init and the row that runs both PixPro losses keep the test short
+    args = ['--quick', '--rows', 'random init', 'PixPro+PixContrast',
+            '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
+            '--work-dir', str(tmp_path / 'work')]
+    first = run(*args)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    with open(tmp_path / 'bench.json') as f:
+        results = json.load(f)
+    assert results['settings'] == {'iters': 2, 'probe_iters': 2, 'finetune_iters': 2,
+                                   'quick': True}
+    assert [e['row'] for e in results['table']] == ['random init', 'PixPro+PixContrast']
+    for key, record in results['runs'].items():
+        assert 0 <= record['probe_mIoU'] <= 100 and 0 <= record['finetune_mIoU'] <= 100
+        assert 0 <= record['alignment'] <= 4
+        assert ('pretrain_step_time_s' in record) == (not key.startswith('random init'))
+    assert 'mmpretrain' in results
+    assert '| PixPro+PixContrast |' in first.stdout
+
+    again = run(*args)
+    assert again.returncode == 0 and 'running' not in again.stdout

@@ -1,0 +1,213 @@
+"""Benchmark dense self-supervised pretraining on toyscenes by transfer to segmentation.
+
+Rows: random init, DenseCL, PixPro, PixContrast, PixPro+PixContrast. For each
+seed, every pretraining row trains its config (configs/densecl/, configs/pixpro/)
+on the unlabeled split with the same budget (iterations, batch, views, schedule)
+through tools/train.py; tools/extract_backbone.py keeps its backbone, and
+tools/analyze_dense_features.py measures its dense alignment and uniformity.
+Every row's backbone is then transferred twice:
+(a) linear probe: frozen backbone + 1x1 conv classifier, all training labels
+    (configs/selfsup_transfer/);
+(b) fine-tuning the quickstart FCN (configs/quickstart/) with the 1/16 split.
+Val mIoU is reported as mean and std over seeds with each method's pretraining
+step time. Results are saved after every step; a rerun skips finished ones.
+
+Example::
+
+    python tools/benchmark_pretrain.py                    # the README table
+    python tools/benchmark_pretrain.py --quick --data-root DIR --json /tmp/b.json
+"""
+import argparse
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from densecl.engine.benchmark import (ROOT, ResultStore, environment, mean_std, train,
+                                      train_and_evaluate)
+
+PRETRAIN = {
+    'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
+    'PixPro': 'configs/pixpro/pixpro_r18-d16_300_toyscenes-64x64.py',
+    'PixContrast': 'configs/pixpro/pixcontrast_r18-d16_300_toyscenes-64x64.py',
+    'PixPro+PixContrast': 'configs/pixpro/pixpro-pixcontrast_r18-d16_300_toyscenes-64x64.py',
+}
+RANDOM_INIT = 'random init'
+ROWS = [RANDOM_INIT, *PRETRAIN]
+LINEAR_PROBE = 'configs/selfsup_transfer/linear-probe_r18-d16_1k_toyscenes-128x128.py'
+FINETUNE = 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py'
+FINETUNE_SPLIT = 'splits/train_1-16.txt'
+# Budget for 150 minutes on a 2-core CPU (see docs/readme_pretrain.md for the step times).
+PRETRAIN_ITERS, PROBE_ITERS, FINETUNE_ITERS = 300, 200, 200
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--json', default='docs/benchmark_pretrain.json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_pretrain')
+    parser.add_argument('--data-root', default='data/toyscenes')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
+                        help='pretraining iterations, the same for every method')
+    parser.add_argument('--probe-iters', type=int, default=PROBE_ITERS)
+    parser.add_argument('--finetune-iters', type=int, default=FINETUNE_ITERS)
+    parser.add_argument('--rows', nargs='+', choices=ROWS, default=ROWS)
+    parser.add_argument('--quick', action='store_true',
+                        help='1 seed, 2 iterations of each training, batch 2: checks that '
+                        'every step runs')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds = args.seeds[:1]
+        args.iters = args.probe_iters = args.finetune_iters = 2
+    return args
+
+
+def schedule(iters, log_windows=8):
+    return {'train_cfg.max_iters': iters, 'param_scheduler.0.end': iters,
+            'default_hooks.checkpoint.interval': iters,
+            'default_hooks.logger.interval': max(1, min(50, iters // log_windows))}
+
+
+def loader_options(args, loaders):
+    options = {f'{loader}.dataset.data_root': args.data_root for loader in loaders}
+    if args.quick:
+        options['train_dataloader.batch_size'] = 2
+        for loader in loaders:
+            options[f'{loader}.num_workers'] = 0
+            options[f'{loader}.persistent_workers'] = False
+    return options
+
+
+def pretrain_options(args, seed):
+    return {'randomness.seed': seed, **schedule(args.iters),
+            **loader_options(args, ['train_dataloader'])}
+
+
+def transfer_options(args, seed, iters, backbone, split=None):
+    options = {'randomness.seed': seed, **schedule(iters), 'train_cfg.val_interval': iters,
+               **loader_options(args, ['train_dataloader', 'val_dataloader',
+                                       'test_dataloader'])}
+    if split:
+        options['train_dataloader.dataset.ann_file'] = split
+    if backbone:
+        options.update({'model.backbone.init_cfg.type': 'Pretrained',
+                        'model.backbone.init_cfg.checkpoint': backbone,
+                        'model.backbone.init_cfg.prefix': 'backbone.'})
+    return options
+
+
+def run_tool(name, *args):
+    """Run ``tools/<name>.py args``; raise with its output's tail when it fails."""
+    result = subprocess.run([sys.executable, osp.join(ROOT, 'tools', f'{name}.py'), *args],
+                            cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f'{name} failed:\n{(result.stdout + result.stderr)[-3000:]}')
+
+
+def pretrain(args, row, seed, work_dir):
+    """Pretrain, extract the backbone, measure it; costs, metrics and the backbone path."""
+    costs, _ = train(PRETRAIN[row], work_dir, pretrain_options(args, seed))
+    backbone = osp.join(work_dir, 'backbone.pth')
+    run_tool('extract_backbone', osp.join(work_dir, f'iter_{args.iters}.pth'), backbone)
+    return {**costs, 'backbone': backbone}
+
+
+def dense_metrics(args, work_dir, backbone):
+    """Alignment and uniformity of a backbone on DenseCL's two-view data (seed 0 views)."""
+    os.makedirs(work_dir, exist_ok=True)
+    out = osp.join(work_dir, 'dense_metrics.json')
+    options = [f'{key}={value}' for key, value in
+               loader_options(args, ['train_dataloader']).items()]
+    run_tool('analyze_dense_features', PRETRAIN['DenseCL'], '--json', out,
+             *(['--checkpoint', backbone] if backbone else []),
+             *(['--batches', '1'] if args.quick else []), '--cfg-options', *options)
+    with open(out) as f:
+        result = json.load(f)
+    return {'alignment': result['alignment'], 'uniformity': result['uniformity']}
+
+
+def mmpretrain_note():
+    """Whether mmpretrain's DenseCL can be timed next to ours in this environment."""
+    if importlib.util.find_spec('mmpretrain') is None:
+        return ('not measured: mmpretrain is not installed in this environment (onedl-mmpretrain '
+                'on PyPI fits the onedl stack); the benchmark installs nothing')
+    return 'installed, but timing its DenseCL is not automated here: not measured'
+
+
+def summarize(args, runs):
+    """Per row: mean and std over seeds of every measured quantity."""
+    table = []
+    for row in args.rows:
+        done = [r for k, r in runs.items() if k.startswith(f'{row}|')]
+        if not done:
+            continue
+        entry = {'row': row, 'seeds': len(done)}
+        for key in ('probe_mIoU', 'finetune_mIoU', 'alignment', 'uniformity',
+                    'pretrain_step_time_s'):
+            values = [r[key] for r in done if key in r]
+            if values:
+                entry[key], entry[f'{key}_std'] = mean_std(values)
+        table.append(entry)
+    return table
+
+
+def markdown(table):
+    lines = ['| backbone | linear probe mIoU | fine-tune 1/16 mIoU | alignment | uniformity '
+             '| pretraining step | seeds |', '| --- | --- | --- | --- | --- | --- | --- |']
+
+    def cell(e, key, digits=1, unit=''):
+        if key not in e:
+            return '-'
+        return f'{e[key]:.{digits}f} ± {e[f"{key}_std"]:.{digits}f}{unit}'
+
+    for e in table:
+        lines.append(f"| {e['row']} | {cell(e, 'probe_mIoU')} | {cell(e, 'finetune_mIoU')} "
+                     f"| {cell(e, 'alignment', 3)} | {cell(e, 'uniformity', 3)} "
+                     f"| {cell(e, 'pretrain_step_time_s', 2, ' s')} | {e['seeds']} |")
+    return '\n'.join(lines)
+
+
+def run_row(args, row, seed):
+    """Every step of one (row, seed): pretraining, metrics, linear probe, fine-tuning."""
+    work_dir = osp.join(args.work_dir, row.replace(' ', '-').replace('+', '-'), f'seed{seed}')
+    record, backbone = {}, None
+    if row != RANDOM_INIT:
+        pretrained = pretrain(args, row, seed, osp.join(work_dir, 'pretrain'))
+        backbone = pretrained.pop('backbone')
+        record.update({f'pretrain_{key}': value for key, value in pretrained.items()})
+    record.update(dense_metrics(args, work_dir, backbone))
+    probe = train_and_evaluate(LINEAR_PROBE, osp.join(work_dir, 'probe'),
+                               transfer_options(args, seed, args.probe_iters, backbone))
+    finetune = train_and_evaluate(FINETUNE, osp.join(work_dir, 'finetune'),
+                                  transfer_options(args, seed, args.finetune_iters, backbone,
+                                                   FINETUNE_SPLIT))
+    record.update({'probe_mIoU': probe['mIoU'], 'probe_wall_s': probe['wall_s'],
+                   'finetune_mIoU': finetune['mIoU'], 'finetune_wall_s': finetune['wall_s'],
+                   'finetune_step_time_s': finetune['step_time_s']})
+    return record
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings = {'iters': args.iters, 'probe_iters': args.probe_iters,
+                'finetune_iters': args.finetune_iters, 'quick': args.quick}
+    store = ResultStore(args.json, environment(), settings)
+    for seed in args.seeds:
+        for row in args.rows:
+            key = f'{row}|{seed}'
+            if key in store:
+                continue
+            print(f'running {key} ...', flush=True)
+            record = run_row(args, row, seed)
+            print('  ' + '  '.join(f'{k} {v:.3g}' for k, v in record.items()), flush=True)
+            store.add(key, record)
+    table = summarize(args, store.runs())
+    store.save(table=table, markdown=markdown(table), mmpretrain=mmpretrain_note())
+    print(markdown(table))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
