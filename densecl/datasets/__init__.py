@@ -1,11 +1,14 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
 from .outlier_paste import PasteOutliers
 from .seeding import SeededInfiniteSampler, SeededSamplesMixin
+from .semi import SemiSegDataset, SemiSupervisedSampler
+from .strong_views import PackSemiInputs, StrongViews
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 from .transforms import CheckSegLabels
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'PasteOutliers', 'SeededInfiniteSampler',
-    'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset'
+    'CheckSegLabels', 'generate', 'PackSemiInputs', 'PasteOutliers', 'SeededInfiniteSampler',
+    'SeededSamplesMixin', 'SemiSegDataset', 'SemiSupervisedSampler', 'StrongViews',
+    'ToyScenesDataset', 'ToyScenesOoDDataset'
 ]

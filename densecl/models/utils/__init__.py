@@ -2,6 +2,7 @@ from .anomaly_score import SCORES, anomaly_score, gaussian_blur
 from .dist import all_gather_rows
 from .label_downsample import downsample_labels
 from .memory_bank import ClassMemoryBank
+from .prototypes import ClassPrototypes
 
 __all__ = ['SCORES', 'anomaly_score', 'gaussian_blur', 'all_gather_rows', 'downsample_labels',
-           'ClassMemoryBank']
+           'ClassMemoryBank', 'ClassPrototypes']
