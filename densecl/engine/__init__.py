@@ -3,10 +3,11 @@ from .checkpoint import checkpoint_mismatch, state_dict_mismatch
 from .config import check_cfg_options, check_config, load_config
 from .distributed import setup_cpu_distributed
 from .hooks import IterSeedHook
+from .loops import TeacherStudentValLoop
 from .resume import find_resume_checkpoint
 
 __all__ = [
     'checkpoint_mismatch', 'check_cfg_options', 'check_config',
     'find_resume_checkpoint', 'IterSeedHook', 'load_config',
-    'setup_cpu_distributed', 'state_dict_mismatch'
+    'setup_cpu_distributed', 'state_dict_mismatch', 'TeacherStudentValLoop'
 ]
