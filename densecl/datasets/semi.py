@@ -35,9 +35,11 @@ class SemiSegDataset(SeededSamplesMixin, ConcatDataset):
             warnings.warn(f'SemiSegDataset: the unlabelled split is empty (0 images, '
                           f'{self.num_labeled} labelled): batches hold labelled images only')
             return
-        labeled_paths = {osp.realpath(info['img_path']) for info in labeled_set.data_list}
-        shared = [info['img_path'] for info in unlabeled_set.data_list
-                  if osp.realpath(info['img_path']) in labeled_paths]
+        labeled_paths = {osp.realpath(labeled_set.get_data_info(i)['img_path'])
+                         for i in range(self.num_labeled)}
+        unlabeled_paths = [unlabeled_set.get_data_info(i)['img_path']
+                           for i in range(self.num_unlabeled)]
+        shared = [path for path in unlabeled_paths if osp.realpath(path) in labeled_paths]
         if shared:
             warnings.warn(f'SemiSegDataset: {len(shared)} of the {self.num_unlabeled} '
                           f'unlabelled images are also labelled (first: {shared[0]}); they '
