@@ -46,7 +46,7 @@ class SemiSupervisedSegmentor(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(segmentor)
         self.teacher = ExponentialMovingAverage(self.student, momentum=teacher_momentum,
-                                                update_buffers=True)
+                                                update_buffers=True).eval()
         self.labeled_weight = labeled_weight
         self.predict_on = predict_on
 
