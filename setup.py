@@ -17,7 +17,9 @@ setup(
     packages=find_packages(include=['densecl', 'densecl.*']),
     python_requires='>=3.10',
     # torch >= 2.6: safe_globals with (function, name) entries in densecl.compat.
-    install_requires=['torch>=2.6', 'numpy>=2', 'opencv-python', 'Pillow', 'matplotlib'],
+    # albumentations: the strong views of semi-supervised training (2.x: set_random_seed).
+    install_requires=['torch>=2.6', 'numpy>=2', 'opencv-python', 'Pillow', 'matplotlib',
+                      'albumentations>=2.0,<3'],
     extras_require={
         'onedl': [
             'onedl-mmengine==0.10.12', 'onedl-mmcv==2.3.6',

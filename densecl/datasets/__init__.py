@@ -1,6 +1,8 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
 from .outlier_paste import PasteOutliers
 from .seeding import SeededInfiniteSampler, SeededSamplesMixin
+from .semi import SemiSegDataset, SemiSupervisedSampler
+from .strong_views import PackSemiInputs, StrongViews
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
 from .transforms import CheckSegLabels
@@ -8,7 +10,8 @@ from .two_view import PackTwoViewInputs, TwoViewCrop
 from .unlabeled_folder import UnlabeledImageFolder
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'PackTwoViewInputs', 'PasteOutliers',
-    'SeededInfiniteSampler', 'SeededSamplesMixin', 'ToyScenesDataset', 'ToyScenesOoDDataset',
-    'TwoViewCrop', 'UnlabeledImageFolder'
+    'CheckSegLabels', 'generate', 'PackSemiInputs', 'PackTwoViewInputs', 'PasteOutliers',
+    'SeededInfiniteSampler', 'SeededSamplesMixin', 'SemiSegDataset', 'SemiSupervisedSampler',
+    'StrongViews', 'ToyScenesDataset', 'ToyScenesOoDDataset', 'TwoViewCrop',
+    'UnlabeledImageFolder'
 ]

@@ -20,7 +20,7 @@ Output (mmseg's folder layout)::
       anomaly_dir/ood_val/ood_val_00000.png  uint8, 1 = anomaly pixel
       outliers/img/outlier_00000.png       RGB object crop, black outside
       outliers/mask/outlier_00000.png      uint8, 1 = object pixel
-      splits/train_1-{2,4,8,16}.txt        nested labelled fractions of train
+      splits/train_1-{2,...,64}.txt       nested labelled fractions of train
       meta.json                            seed, size, counts, classes ...
 """
 import colorsys
@@ -67,7 +67,7 @@ DEFAULT_COUNTS = dict(
     target_val=100,
     ood_val=100,
     outliers=200)
-FRACTIONS = (2, 4, 8, 16)
+FRACTIONS = (2, 4, 8, 16, 32, 64)
 # Stable stream ids for seeding (never Python's salted hash()).
 _STREAMS = tuple(SPLITS) + ('outliers', 'fractions')
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 3]

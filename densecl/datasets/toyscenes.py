@@ -44,6 +44,12 @@ class ToyScenesDataset(SeededSamplesMixin, BaseSegDataset):
                 f'toyscenes: no images{listed} in {img_dir}; regenerate the '
                 'split with a non-zero count (tools/make_synthetic.py '
                 '--num-<split> N)')
+        if self.ann_file:
+            missing = [info['img_path'] for info in data_list if not osp.isfile(info['img_path'])]
+            if missing:
+                raise FileNotFoundError(
+                    f'toyscenes: {self.ann_file} names {len(missing)} image(s) that do not '
+                    f'exist, first {missing[0]}; is the split file from another data_root?')
         return data_list
 
 

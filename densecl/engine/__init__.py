@@ -4,11 +4,12 @@ from .config import check_cfg_options, check_config, load_config
 from .distributed import setup_cpu_distributed
 from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
                     QueueLengthCheckHook)
+from .loops import TeacherStudentValLoop
 from .resume import find_resume_checkpoint
 
 __all__ = [
-    'backbone_state_dict',     'checkpoint_mismatch', 'check_cfg_options', 'check_config',
+    'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options', 'check_config',
     'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
-    'PixProMomentumHook', 'QueueLengthCheckHook',
-    'setup_cpu_distributed', 'state_dict_mismatch'
+    'PixProMomentumHook', 'QueueLengthCheckHook', 'setup_cpu_distributed',
+    'state_dict_mismatch', 'TeacherStudentValLoop'
 ]

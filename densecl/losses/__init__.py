@@ -2,10 +2,11 @@ from .anchor_sampling import hard_anchor_sampling
 from .base_pixel_contrast_loss import BasePixelContrastLoss
 from .outlier_energy_loss import OutlierEnergyLoss
 from .pixel_contrast_loss import PixelContrastLoss
+from .prototype_contrast_loss import PrototypeContrastLoss
 from .rpl_inlier_loss import RPLInlierLoss
 from .supcon_loss import PixelSupConLoss
 
 __all__ = [
     'hard_anchor_sampling', 'BasePixelContrastLoss', 'OutlierEnergyLoss', 'PixelContrastLoss',
-    'PixelSupConLoss', 'RPLInlierLoss'
+    'PixelSupConLoss', 'PrototypeContrastLoss', 'RPLInlierLoss'
 ]

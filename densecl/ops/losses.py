@@ -279,3 +279,53 @@ def pixel_contrast_loss(z, labels, temperature=0.1, base_temperature=0.07, ignor
     # Anchors without positives have pos_sum = 0 with zero gradient already.
     loss = pos_sum * (temperature / base_temperature) / num_pos.clamp_min(1).to(dtype)
     return reduce_rows(loss, valid, num_pos > 0, reduction)
+
+
+def prototype_contrast_loss(z, labels, prototypes, temperature=0.5, keys=None, key_labels=None,
+                            ignore_index=255, reduction='mean', backend='auto'):
+    """CSS's contrast of each anchor with its class prototype (Wang et al., ICCV 2023).
+
+    With similarities ``s = z_i . x / temperature`` (cosines for L2-normalised
+    inputs), anchor i of class ``y_i`` is classified among its prototype and
+    the keys of every other class::
+
+        L_i = -log(e^s(P_{y_i}) / (e^s(P_{y_i}) + sum_{j: y_j != y_i} e^s(k_j)))
+            = softplus(log sum_{j: y_j != y_i} e^s(k_j) - s(P_{y_i}))
+
+    The released code samples 256 anchors and 512 negatives per class; here
+    the negatives' term is the label-aware logsumexp primitive, so every
+    valid pixel can be an anchor and a key without the (N, M) matrix. An
+    anchor without negatives has loss ``softplus(-inf) = 0``.
+
+    Args:
+        z (Tensor): (N, D) anchor embeddings.
+        labels (Tensor): (N,) integer labels in [0, K) or ``ignore_index``.
+        prototypes (Tensor): (K, D) class prototypes.
+        temperature (float): > 0 (0.5 in CSS).
+        keys (Tensor, optional): (M, D) negatives' pool; defaults to ``z``
+            (pass ``z.detach()`` to keep the keys constant).
+        key_labels (Tensor, optional): (M,) labels of ``keys``; defaults to ``labels``.
+        ignore_index (int): label of rows that are neither anchors nor keys.
+        reduction (str): 'mean' over valid anchors (0 if none), 'sum' or 'none' (N,).
+        backend (str): one of :data:`BACKENDS`.
+    """
+    if keys is None:
+        keys, key_labels = z, labels
+    check_labelled_set(z, labels, keys, key_labels)
+    check_prototypes(z, prototypes, None)
+    check_label_range('labels', labels, prototypes.shape[0], ignore_index)
+    temperature = check_positive('temperature', temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, z.device, z.dtype, (z.shape[1],))
+    if backend == 'reference':
+        return reference.prototype_contrast_loss(z, labels, prototypes, temperature, keys,
+                                                 key_labels, ignore_index, reduction)
+    dtype = accumulation_dtype(z)
+    valid, key_valid = labels != ignore_index, key_labels != ignore_index
+    anchors, anchor_labels = z[valid], labels[valid]
+    log_neg = backend_module(backend).logsumexp(anchors, keys[key_valid], temperature, False,
+                                                None, anchor_labels,
+                                                key_labels[key_valid]).to(dtype)
+    positive = (anchors.to(dtype) * prototypes.to(dtype)[anchor_labels.long()]).sum(1)
+    loss = torch.nn.functional.softplus(log_neg - positive / temperature)
+    return reduce_rows(loss, valid, valid, reduction)

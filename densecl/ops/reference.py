@@ -188,3 +188,23 @@ def prototype_cross_entropy(f, mu, labels, temperature, var, ignore_index, reduc
     logits = prototype_logits(_zero_rows(f, ~valid), mu, temperature, var)
     loss = F.cross_entropy(logits, labels.masked_fill(~valid, 0).long(), reduction='none')
     return _reduce(loss * valid, valid, reduction)
+
+
+def prototype_contrast_loss(z, labels, prototypes, temperature, keys, key_labels, ignore_index,
+                            reduction):
+    """CSS's anchor-to-prototype contrast (Wang et al., ICCV 2023) as a dense classification.
+
+    Row i is classified among ``[P_{y_i}, keys of another label]`` with
+    logits ``similarity / temperature``; ignored rows (and ignored keys) take
+    no part.
+    """
+    dtype = accumulation_dtype(z, prototypes, keys)
+    valid = labels != ignore_index
+    z = _zero_rows(z, ~valid).to(dtype)
+    positive = (z * prototypes.to(dtype)[labels.masked_fill(~valid, 0).long()]).sum(1)
+    negative = (labels[:, None] != key_labels[None, :]) & (key_labels != ignore_index)[None, :]
+    key_logits = (z @ keys.to(dtype).t()).masked_fill(~negative, float('-inf'))
+    logits = torch.cat([positive[:, None], key_logits], 1) / temperature
+    target = torch.zeros(z.shape[0], dtype=torch.long, device=z.device)
+    loss = F.cross_entropy(logits, target, reduction='none')
+    return _reduce(loss * valid, valid, reduction)

@@ -45,3 +45,17 @@ contrastiveseg_hard_head = dict(
         max_views=25,
         memory=dict(num_classes=8, dim=128, length=5000,
                     pixels_per_class=10)))
+# CSS (Wang et al., ICCV 2023): CE of each anchor over [its class prototype, pixels of other
+# classes] / 0.5 over all valid pixels; prototypes P_c <- 0.99 P_c + 0.01 class mean (the
+# released code samples 256 hard anchors and 512 negatives per class: max_*_per_class).
+css_head = dict(
+    **contrast_head,
+    loss_decode=dict(
+        type='PrototypeContrastLoss',
+        num_classes=8,
+        dim=128,
+        temperature=0.5,
+        decay=0.99,
+        max_anchors_per_class=None,
+        max_keys_per_class=None,
+        loss_weight=0.1))

@@ -4,7 +4,10 @@ from .dist import all_gather_rows
 from .key_queue import KeyQueue
 from .label_downsample import downsample_labels
 from .memory_bank import ClassMemoryBank
+from .prototypes import ClassPrototypes
+from .semi import class_aware_selection, cutmix, masked_cross_entropy, standardize
 
 __all__ = ['SCORES', 'anomaly_score', 'gaussian_blur', 'all_gather_rows', 'bin_centres',
-           'downsample_labels', 'ClassMemoryBank', 'KeyQueue', 'positive_pixel_pairs',
-           'view_positive_pairs']
+           'class_aware_selection', 'ClassMemoryBank', 'ClassPrototypes', 'cutmix',
+           'downsample_labels', 'KeyQueue', 'masked_cross_entropy', 'positive_pixel_pairs',
+           'standardize', 'view_positive_pairs']

@@ -1,0 +1,59 @@
+"""Tensor helpers of the semi-supervised segmentors: CutMix, masked losses, pseudo-label choice."""
+import torch
+import torch.nn.functional as F
+
+
+def cutmix(target, box):
+    """``target`` with each image's ``box`` (B, H, W) pasted from the next image of the batch.
+
+    Image i takes the box region of image ``(i + 1) % B`` (UniMatch mixes with a
+    second unlabelled batch; the batch itself serves as that batch here).
+    Works for (B, H, W) maps and (B, C, H, W) images alike.
+    """
+    source = target.roll(-1, dims=0)
+    mask = box if target.dim() == 3 else box[:, None]
+    return torch.where(mask, source, target)
+
+
+def masked_cross_entropy(logits, labels, keep, valid):
+    """CE summed over the ``keep`` pixels, divided by the number of ``valid`` pixels (UniMatch).
+
+    Args:
+        logits (Tensor): (B, C, H, W) predictions.
+        labels (Tensor): (B, H, W) targets (any value where ``keep`` is False).
+        keep (Tensor): (B, H, W) bool, pixels that are supervised.
+        valid (Tensor): (B, H, W) bool, image pixels (not padding): the normaliser.
+    """
+    keep = keep & valid
+    loss = F.cross_entropy(logits, labels.masked_fill(~keep, 0), reduction='none')
+    return (loss * keep).sum() / valid.sum().clamp_min(1)
+
+
+def class_aware_selection(probs, valid, high=0.92, scale=0.96):
+    """DSSN's class-aware pseudo-label selection (Tian et al., ACM MM 2023).
+
+    For image b and class c, ``m_bc = max_x p_c(x)`` over its valid pixels and
+    ``t_bc = scale * m_bc`` if ``m_bc > high`` else ``m_bc``; a pixel whose
+    predicted class is c is kept when ``p_c(x) > t_bc``. Classes that never
+    reach ``high`` in an image therefore keep no pixel there.
+
+    Args:
+        probs (Tensor): (B, C, H, W) class probabilities.
+        valid (Tensor): (B, H, W) bool, image pixels (not padding).
+
+    Returns:
+        Tensor: (B, H, W) bool, the kept pixels.
+    """
+    masked = probs.masked_fill(~valid[:, None], 0)
+    peak = masked.flatten(2).max(2).values  # (B, C)
+    threshold = torch.where(peak > high, scale * peak, peak)
+    confidence, classes = probs.max(1)
+    pixel_threshold = threshold.gather(1, classes.flatten(1)).view_as(confidence)
+    return (confidence > pixel_threshold) & valid
+
+
+def standardize(logits, eps=1e-6):
+    """DSSN's n(): each pixel's logits standardised over classes (zero mean, unit std)."""
+    mean = logits.mean(1, keepdim=True)
+    std = logits.std(1, keepdim=True, unbiased=False)
+    return (logits - mean) / (std + eps)

@@ -1,0 +1,186 @@
+"""Benchmark semi-supervised segmentation on toyscenes: room first, then the methods.
+
+1. Room: supervised-only DeepLabV3+ R18 (configs/semi, student and EMA teacher) at full
+   labels and at the candidate splits (1/16, 1/32, 1/64). The benchmark split is the
+   largest fraction that full labels beat by at least ``--min-room`` val mIoU points
+   (teacher, mean over seeds), or the smallest candidate if none does (``--split`` fixes it).
+2. Rows at that split, same split files, batch (4 labelled + 4 unlabelled), schedule and
+   augmentation: supervised-only, weak-to-strong, + pixel contrast, CSS cross, CSS mix, DSSN.
+
+Every training runs through tools/train.py; val mIoU of student and teacher is reported as
+mean and std over seeds, step time relative to supervised-only at the same split. Results
+are saved after every training; a rerun skips finished ones.
+
+Example::
+
+    python tools/benchmark_semi.py                      # the README table
+    python tools/benchmark_semi.py --quick --data-root DIR --json /tmp/b.json
+"""
+import argparse
+import os.path as osp
+import sys
+
+from densecl.engine.benchmark import ResultStore, environment, mean_std, train_and_evaluate
+
+CONFIGS = 'configs/semi'
+SUPERVISED = 'supervised-only'
+ROWS = {
+    SUPERVISED: 'deeplabv3plus_r18-d16_supervised_1k_toyscenes-1-16-128x128.py',
+    'weak-to-strong': 'deeplabv3plus_r18-d16_weak-to-strong_1k_toyscenes-1-16-128x128.py',
+    'weak-to-strong + pixel contrast':
+    'deeplabv3plus_r18-d16_weak-to-strong-contrast_1k_toyscenes-1-16-128x128.py',
+    'CSS cross': 'deeplabv3plus_r18-d16_css-cross_1k_toyscenes-1-16-128x128.py',
+    'CSS mix': 'deeplabv3plus_r18-d16_css-mix_1k_toyscenes-1-16-128x128.py',
+    'DSSN': 'deeplabv3plus_r18-d16_dssn_1k_toyscenes-1-16-128x128.py',
+}
+SPLITS = {'full': '', '1/16': 'splits/train_1-16.txt', '1/32': 'splits/train_1-32.txt',
+          '1/64': 'splits/train_1-64.txt'}
+METRICS = ('student/mIoU', 'teacher/mIoU')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--json', default='docs/benchmark_semi.json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_semi')
+    parser.add_argument('--data-root', default='data/toyscenes')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=250,
+                        help='training iterations per run (250: ~140 min for 3 seeds, 2 cores)')
+    parser.add_argument('--crop', type=int, default=64, help='training crop side (pixels)')
+    parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
+    parser.add_argument('--room-splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
+    parser.add_argument('--split', choices=[s for s in SPLITS if s != 'full'],
+                        help='benchmark split (default: chosen from the room runs)')
+    parser.add_argument('--min-room', type=float, default=15.0,
+                        help='mIoU points full labels must beat the chosen split by')
+    parser.add_argument('--quick', action='store_true',
+                        help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
+    args = parser.parse_args(argv)
+    if 'full' not in args.room_splits:
+        parser.error('--room-splits must include full: the room is measured against it')
+    if args.quick:
+        args.seeds, args.iters = args.seeds[:1], 2
+    return args
+
+
+def run_options(args, row, split, seed):
+    """--cfg-options of one training: data, split, seed, crop and schedule."""
+    crop = f'({args.crop},{args.crop})'
+    semi = row != SUPERVISED
+    labeled = 'train_dataloader.dataset.labeled' if semi else 'train_dataloader.dataset'
+    options = {'randomness.seed': seed,
+               'train_cfg.max_iters': args.iters,
+               'train_cfg.val_interval': args.iters,
+               'param_scheduler.0.end': args.iters,
+               'default_hooks.checkpoint.interval': args.iters,
+               'default_hooks.logger.interval': max(1, min(50, args.iters // 8)),
+               'model.data_preprocessor.size': crop,
+               f'{labeled}.ann_file': SPLITS[split],
+               f'{labeled}.data_root': args.data_root,
+               f'{labeled}.pipeline.4.crop_size': crop,  # RandomCrop of train_pipeline
+               'val_dataloader.dataset.data_root': args.data_root,
+               'test_dataloader.dataset.data_root': args.data_root}
+    if semi:
+        options.update({'train_dataloader.dataset.unlabeled.data_root': args.data_root,
+                        'train_dataloader.dataset.unlabeled.pipeline.2.crop_size': crop})
+    if row.startswith('CSS'):
+        options['model.rampdown_iters'] = args.iters
+    if args.quick:
+        options.update({'train_dataloader.batch_size': 4 if semi else 2,
+                        'train_dataloader.num_workers': 0,
+                        'train_dataloader.persistent_workers': False,
+                        'val_dataloader.num_workers': 0,
+                        'val_dataloader.persistent_workers': False})
+        if semi:
+            options.update({'train_dataloader.sampler.batch_size': 4,
+                            'train_dataloader.sampler.num_labeled': 2})
+    return options
+
+
+def train(args, store, key, row, split, seed):
+    if key in store:
+        return
+    work_dir = osp.join(args.work_dir, split.replace('/', '-'), ROWS[row][:-3], f'seed{seed}')
+    print(f'training {key} ...', flush=True)
+    result = train_and_evaluate(osp.join(CONFIGS, ROWS[row]), work_dir,
+                                run_options(args, row, split, seed), METRICS)
+    print(f'  student {result[METRICS[0]]:.2f}  teacher {result[METRICS[1]]:.2f}  '
+          f'step {result["step_time_s"]:.2f} s  wall {result["wall_s"]:.0f} s', flush=True)
+    store.add(key, result)
+
+
+def runs_of(runs, prefix):
+    return [r for k, r in runs.items() if k.startswith(prefix)]
+
+
+def choose_split(args, runs):
+    """The largest candidate split that full labels beat by ``min_room`` teacher mIoU points."""
+    if args.split:
+        return args.split
+    full = mean_std([r[METRICS[1]] for r in runs_of(runs, 'room|full|')])[0]
+    candidates = [s for s in SPLITS if s != 'full' and s in args.room_splits]
+    for split in candidates:  # largest fraction first
+        if full - mean_std([r[METRICS[1]] for r in runs_of(runs, f'room|{split}|')])[0] \
+                >= args.min_room:
+            return split
+    return candidates[-1]
+
+
+def summarize(args, runs, split):
+    """Room entries, then per row: student / teacher mIoU mean and std, step time ratio."""
+    table = []
+    for room_split in args.room_splits:
+        done = runs_of(runs, f'room|{room_split}|')
+        if done:
+            table.append(_entry('room', f'{SUPERVISED} @ {room_split}', done, None))
+    base = runs_of(runs, f'{split}|{SUPERVISED}|')
+    for row in args.rows:
+        done = runs_of(runs, f'{split}|{row}|')
+        if done:
+            table.append(_entry(split, row, done, base))
+    return table
+
+
+def _entry(split, row, done, base):
+    entry = {'split': split, 'row': row, 'seeds': len(done)}
+    for metric in METRICS:
+        entry[metric], entry[f'{metric}_std'] = mean_std([r[metric] for r in done])
+    if base:
+        entry['step_time_s_ratio'] = (mean_std([r['step_time_s'] for r in done])[0]
+                                      / mean_std([r['step_time_s'] for r in base])[0])
+    return entry
+
+
+def markdown(table):
+    lines = ['| labels | row | student mIoU | teacher mIoU | seeds | step time |',
+             '| --- | --- | --- | --- | --- | --- |']
+    for e in table:
+        ratio = f"{e['step_time_s_ratio']:.2f}x" if 'step_time_s_ratio' in e else '-'
+        scores = ' | '.join(f'{e[m]:.1f} ± {e[m + "_std"]:.1f}' for m in METRICS)
+        lines.append(f"| {e['split']} | {e['row']} | {scores} | {e['seeds']} | {ratio} |")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    store = ResultStore(args.json, environment(),
+                        {'iters': args.iters, 'crop': args.crop, 'quick': args.quick})
+    for seed in args.seeds:
+        for split in args.room_splits:
+            train(args, store, f'room|{split}|{seed}', SUPERVISED, split, seed)
+    split = choose_split(args, store.runs())
+    print(f'benchmark split: {split}', flush=True)
+    for seed in args.seeds:
+        room = f'room|{split}|{seed}'
+        if SUPERVISED in args.rows and room in store and f'{split}|{SUPERVISED}|{seed}' not in store:
+            store.add(f'{split}|{SUPERVISED}|{seed}', store.runs()[room])  # the same training
+        for row in args.rows:
+            train(args, store, f'{split}|{row}|{seed}', row, split, seed)
+    table = summarize(args, store.runs(), split)
+    store.save(split=split, table=table, markdown=markdown(table))
+    print(markdown(table))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
