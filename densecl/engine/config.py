@@ -51,6 +51,19 @@ def check_config(cfg):
     if 'densecl' not in imports:
         raise ValueError("config key 'custom_imports' must import 'densecl' "
                          'so that its datasets and models are registered')
+    _check_semi_batch(cfg)
+
+
+def _check_semi_batch(cfg):
+    """SemiSupervisedSampler composes batches of its own ``batch_size``: it must be the
+    dataloader's, or labelled and unlabelled images shift between batches."""
+    loader = cfg.get('train_dataloader') or {}
+    sampler = loader.get('sampler') or {}
+    if sampler.get('type') == 'SemiSupervisedSampler' and \
+            sampler.get('batch_size') != loader.get('batch_size'):
+        raise ValueError(f"train_dataloader.sampler.batch_size={sampler.get('batch_size')} "
+                         f"differs from train_dataloader.batch_size={loader.get('batch_size')}; "
+                         'SemiSupervisedSampler needs the same value in both')
 
 
 def check_cfg_options(cfg, cfg_options):

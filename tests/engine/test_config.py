@@ -40,3 +40,12 @@ def test_existing_or_runner_keys_are_accepted(options):
         for part in key.split('.'):
             node = node[part]
         assert node == value
+
+
+def test_semi_sampler_batch_must_match_the_dataloader():
+    semi = osp.join(ROOT, 'configs/semi',
+                    'deeplabv3plus_r18-d16_weak-to-strong_1k_toyscenes-1-16-128x128.py')
+    load_config(semi)  # as shipped: both 8
+    with pytest.raises(ValueError) as error:
+        load_config(semi, {'train_dataloader.batch_size': 16})
+    assert 'sampler.batch_size=8' in str(error.value) and 'batch_size=16' in str(error.value)
