@@ -112,7 +112,10 @@ def train_and_evaluate(config, work_dir, cfg_options, metrics=('mIoU', ), log=No
 
 
 def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=None):
-    """Run ``tools/test.py config checkpoint`` and return ``metrics`` and the wall time (s).
+    """Run ``tools/test.py config checkpoint``; ``metrics`` and ``test_wall_s`` (s).
+
+    The wall time has its own key so that it does not replace the training's
+    ``wall_s`` when both go into one record.
 
     Raises:
         RuntimeError: when testing fails (with its output's tail) or logs none of ``metrics``.
@@ -125,7 +128,7 @@ def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=
         record = [json.loads(line) for line in f if line.strip()][-1]
     if not all(name in record for name in metrics):
         raise RuntimeError(f'{work_dir}: testing logged {sorted(record)}, not {list(metrics)}')
-    return {**{name: record[name] for name in metrics}, 'wall_s': wall}
+    return {**{name: record[name] for name in metrics}, 'test_wall_s': wall}
 
 
 class ResultStore:
