@@ -21,7 +21,8 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
-    assert results['settings'] == {'iters': 2, 'crop': 32, 'quick': True}
+    assert results['settings'] == {'iters': 2, 'crop': 32, 'quick': True,
+                                   'teacher_momentum': 0.01}
     assert [entry['row'] for entry in results['table']] == rows
     for entry in results['table']:
         assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100

@@ -52,6 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--iters', type=int, default=400,
                         help='training iterations per run (see docs/readme_uda.md for the budget)')
     parser.add_argument('--crop', type=int, default=64, help='training crop side (pixels)')
+    parser.add_argument('--teacher-momentum', type=float, default=0.01,
+                        help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
+                        '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '
+                        'of nearly all iterates of a few hundred iterations')
     parser.add_argument('--rows', nargs='+', choices=ROWS, default=ROWS)
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
@@ -73,6 +77,7 @@ def run_options(args, row, seed):
                'default_hooks.checkpoint.interval': args.iters,
                'default_hooks.logger.interval': max(1, min(50, args.iters // 8)),
                'model.data_preprocessor.size': crop,
+               'model.teacher_momentum': args.teacher_momentum,
                f'{source}.data_root': args.data_root,
                f'{source}.pipeline.4.crop_size': crop,  # RandomCrop of train_pipeline
                'val_dataloader.dataset.data_root': args.data_root,
@@ -140,7 +145,8 @@ def markdown(table):
 def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
-                        {'iters': args.iters, 'crop': args.crop, 'quick': args.quick})
+                        {'iters': args.iters, 'crop': args.crop, 'quick': args.quick,
+                         'teacher_momentum': args.teacher_momentum})
     for seed in args.seeds:
         for row in args.rows:
             train(args, store, row, seed)
