@@ -1,4 +1,5 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
+from .domain_adaptation import DomainAdaptationDataset
 from .outlier_paste import PasteOutliers
 from .seeding import SeededInfiniteSampler, SeededSamplesMixin
 from .semi import SemiSegDataset, SemiSupervisedSampler
@@ -10,7 +11,7 @@ from .two_view import PackTwoViewInputs, TwoViewCrop
 from .unlabeled_folder import UnlabeledImageFolder
 
 __all__ = [
-    'CheckSegLabels', 'generate', 'PackSemiInputs', 'PackTwoViewInputs', 'PasteOutliers',
+    'CheckSegLabels', 'DomainAdaptationDataset', 'generate', 'PackSemiInputs', 'PackTwoViewInputs', 'PasteOutliers',
     'SeededInfiniteSampler', 'SeededSamplesMixin', 'SemiSegDataset', 'SemiSupervisedSampler',
     'StrongViews', 'ToyScenesDataset', 'ToyScenesOoDDataset', 'TwoViewCrop',
     'UnlabeledImageFolder'

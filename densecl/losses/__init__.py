@@ -4,9 +4,10 @@ from .outlier_energy_loss import OutlierEnergyLoss
 from .pixel_contrast_loss import PixelContrastLoss
 from .prototype_contrast_loss import PrototypeContrastLoss
 from .rpl_inlier_loss import RPLInlierLoss
+from .sepico_contrast_loss import SePiCoContrastLoss
 from .supcon_loss import PixelSupConLoss
 
 __all__ = [
     'hard_anchor_sampling', 'BasePixelContrastLoss', 'OutlierEnergyLoss', 'PixelContrastLoss',
-    'PixelSupConLoss', 'PrototypeContrastLoss', 'RPLInlierLoss'
+    'PixelSupConLoss', 'PrototypeContrastLoss', 'RPLInlierLoss', 'SePiCoContrastLoss'
 ]

@@ -21,12 +21,12 @@ results are float32, or float64 for float64 inputs, on every backend. This
 package needs only torch (and triton for the GPU path), not mmseg.
 """
 from .dispatch import BACKENDS
-from .losses import (info_nce, pixel_contrast_loss, prototype_contrast_loss,
+from .losses import (centroid_bank_loss, info_nce, pixel_contrast_loss, prototype_contrast_loss,
                      prototype_cross_entropy, prototype_logits, supcon_loss)
 from .similarity import pixel_logsumexp, pixel_propagation
 
 __all__ = [
     'BACKENDS', 'pixel_logsumexp', 'pixel_propagation', 'supcon_loss', 'pixel_contrast_loss',
     'info_nce', 'prototype_logits', 'prototype_cross_entropy',
-    'prototype_contrast_loss'
+    'prototype_contrast_loss', 'centroid_bank_loss'
 ]

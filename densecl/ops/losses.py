@@ -210,6 +210,58 @@ def prototype_cross_entropy(f, mu, labels, temperature, var=None, ignore_index=2
     return reduce_rows(lse - target_logit, valid, valid, reduction)
 
 
+def centroid_bank_loss(f, labels, bank, bank_labels, temperature, ignore_index=255,
+                       reduction='mean', backend='auto'):
+    """SePiCo's BankCL: features against a bank of past class centroids (Xie et al. 2023).
+
+    With ``s(x) = f_i . x / t``, anchor i of class ``y_i`` takes every bank
+    entry of its class as a positive and one negative per other class ``k``
+    in the bank, whose logit is the mean of ``s`` over class k's entries,
+    i.e. ``s(bbar_k)`` with ``bbar_k`` their mean::
+
+        L_i = 1/|P_i| sum_{p in P_i} -log(e^s(b_p) / (e^s(b_p) + sum_{k != y_i} e^s(bbar_k)))
+            = 1/|P_i| sum_{p in P_i} softplus(log sum_{k != y_i} e^s(bbar_k) - s(b_p))
+
+    The negatives' term is the label-aware logsumexp primitive over the class
+    means, the positives' sum the positive-pair softplus primitive, so the
+    (N, M) logits are never formed. Anchors whose class has no bank entry
+    contribute 0.
+
+    Args:
+        f (Tensor): (N, D) features.
+        labels (Tensor): (N,) integer labels, any values.
+        bank (Tensor): (M, D) stored centroids.
+        bank_labels (Tensor): (M,) their labels.
+        temperature (float): > 0.
+        ignore_index (int): label of rows (anchors or entries) left out.
+        reduction (str): 'mean' over anchors with a positive (0 if none),
+            'sum', or 'none' for (N,) with 0 at ignored and positive-less rows.
+        backend (str): one of :data:`BACKENDS`.
+    """
+    check_labelled_set(f, labels, bank, bank_labels)
+    temperature = check_positive('temperature', temperature)
+    check_reduction(reduction)
+    backend = resolve_backend(backend, f.device, f.dtype, (f.shape[1],))
+    if backend == 'reference':
+        return reference.centroid_bank_loss(f, labels, bank, bank_labels, temperature,
+                                            ignore_index, reduction)
+    module = backend_module(backend)
+    dtype = accumulation_dtype(f)
+    valid, anchors, entries, anchor_class, entry_class, num_classes = _labelled_rows(
+        f, labels, ignore_index, bank, bank_labels)
+    entry_count = torch.bincount(entry_class, minlength=num_classes)
+    class_means = entries.new_zeros(num_classes, f.shape[1]).index_add(
+        0, entry_class, entries) / entry_count.clamp_min(1)[:, None].to(entries.dtype)
+    class_ids = torch.arange(num_classes, device=f.device)
+    log_neg = module.logsumexp(anchors, class_means, temperature, False, entry_count > 0,
+                               anchor_class, class_ids).to(dtype)
+    pos_sum = module.positive_softplus(anchors, entries, log_neg, temperature, False,
+                                       anchor_class, entry_class).to(dtype)
+    num_pos = entry_count[anchor_class]
+    loss = pos_sum / num_pos.clamp_min(1).to(dtype)
+    return reduce_rows(loss, valid, num_pos > 0, reduction)
+
+
 def _log_add(a, b):
     """``logaddexp(a, b)`` whose gradient stays finite where both are -inf (result -inf)."""
     empty = torch.isneginf(a) & torch.isneginf(b)

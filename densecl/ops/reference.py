@@ -208,3 +208,25 @@ def prototype_contrast_loss(z, labels, prototypes, temperature, keys, key_labels
     target = torch.zeros(z.shape[0], dtype=torch.long, device=z.device)
     loss = F.cross_entropy(logits, target, reduction='none')
     return _reduce(loss * valid, valid, reduction)
+
+
+def centroid_bank_loss(f, labels, bank, bank_labels, temperature, ignore_index, reduction):
+    """SePiCo's BankCL (Xie et al. 2023) from the full (N, M) logits.
+
+    Positives of anchor i: bank entries of its label; one negative per other
+    label in the bank, the mean of its entries' logits. Per positive
+    ``-log(e^pos / (e^pos + sum e^neg))``, averaged over the positives.
+    """
+    dtype = accumulation_dtype(f, bank)
+    valid, entry_valid = labels != ignore_index, bank_labels != ignore_index
+    logits = _zero_rows(f, ~valid).to(dtype) @ bank.to(dtype).t() / temperature
+    entry_classes = bank_labels[entry_valid].unique()
+    member = bank_labels[None, :] == entry_classes[:, None]  # (C, M)
+    class_logits = (logits @ member.to(dtype).t()) / member.sum(1).to(dtype)  # (N, C)
+    other = labels[:, None] != entry_classes[None, :]
+    negatives = torch.where(other, class_logits.exp(), 0.).sum(1, keepdim=True)
+    positive = (labels[:, None] == bank_labels[None, :]) & entry_valid[None, :] & valid[:, None]
+    terms = -torch.log(logits.exp() / (logits.exp() + negatives))
+    num_pos = positive.sum(1)
+    loss = torch.where(positive, terms, 0.).sum(1) / num_pos.clamp_min(1)
+    return _reduce(loss, num_pos > 0, reduction)

@@ -3,8 +3,9 @@ from .densecl_neck import DenseCLNeck
 from .pixpro_neck import PixelPropagation, PixProNeck
 from .residual_aspp import ResidualASPP
 from .sep_aspp_feature_head import SepASPPFeatureHead
+from .sepico_projection_head import SePiCoProjectionHead
 
 __all__ = [
     'ContrastHead', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck', 'ResidualASPP',
-    'SepASPPFeatureHead'
+    'SepASPPFeatureHead', 'SePiCoProjectionHead'
 ]

@@ -1,10 +1,13 @@
 """A student segmentor and its EMA teacher: the supervised-only baseline of the
 semi-supervised methods and the base they share."""
 import torch
-from mmengine.model import BaseModel, ExponentialMovingAverage
+from mmengine.model import BaseModel
+from mmengine.runner import CheckpointLoader
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
+from ...engine.checkpoint import state_dict_mismatch
 from ..heads import ContrastHead
 
 BRANCHES = ('student', 'teacher')
@@ -24,7 +27,8 @@ class SemiSupervisedSegmentor(BaseModel):
     buffers (BN running statistics, prototypes) are averaged, integer
     buffers (BN ``num_batches_tracked``) keep their first copy. mmengine's
     convention: ``teacher <- (1 - momentum) * teacher + momentum * student``,
-    so ``teacher_momentum=0.01`` is a decay of 0.99. The teacher is updated
+    so ``teacher_momentum=0.01`` is a decay of 0.99 (``teacher_ema`` picks
+    another mmengine averaging class, e.g. ``MomentumAnnealingEMA``). The teacher is updated
     at the start of every training step from the student of the previous
     step (the first step copies it), inside the forward pass, so DDP and
     resuming need no hook; it stays in eval mode. Subclasses add the
@@ -39,16 +43,49 @@ class SemiSupervisedSegmentor(BaseModel):
         teacher_momentum (float): mmengine EMA momentum (weight of the student).
         labeled_weight (float): multiplier of the supervised losses.
         predict_on (str): branch used by ``predict`` outside the val loop.
+        teacher_ema (dict): type and extra arguments of the mmengine averaged
+            model (``momentum`` and ``update_buffers`` are set here).
+        init_checkpoint (str, optional): checkpoint of the student's
+            segmentor (e.g. a source-only or supervised run), loaded strictly
+            into the student and the teacher by :meth:`init_weights`.
     """
 
     def __init__(self, segmentor, data_preprocessor=None, teacher_momentum=0.01,
-                 labeled_weight=1.0, predict_on='teacher', init_cfg=None):
+                 labeled_weight=1.0, predict_on='teacher',
+                 teacher_ema=dict(type='ExponentialMovingAverage'), init_checkpoint=None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(segmentor)
-        self.teacher = ExponentialMovingAverage(self.student, momentum=teacher_momentum,
-                                                update_buffers=True).eval()
+        self.teacher = MODELS.build(dict(teacher_ema, model=self.student,
+                                         momentum=teacher_momentum, update_buffers=True)).eval()
         self.labeled_weight = labeled_weight
         self.predict_on = predict_on
+        self.init_checkpoint = init_checkpoint
+
+    def init_weights(self):
+        super().init_weights()
+        if self.init_checkpoint is not None:
+            self.load_segmentor(self.init_checkpoint)
+
+    def load_segmentor(self, filename):
+        """Load a segmentor checkpoint into the student and the EMA teacher, strictly.
+
+        Accepts a plain segmentor's checkpoint or one of this class (its
+        ``student.*`` weights). Raises ``ValueError`` naming the missing,
+        unexpected and mis-shaped keys when it holds another model.
+        """
+        checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+        state = checkpoint.get('state_dict', checkpoint)
+        if any(key.startswith('student.') for key in state):
+            state = {key[len('student.'):]: value for key, value in state.items()
+                     if key.startswith('student.')}
+        for name, branch in (('student', self.student), ('EMA teacher', self.teacher.module)):
+            missing, unexpected, reshaped = state_dict_mismatch(branch.state_dict(), state)
+            if missing or unexpected or reshaped:
+                raise ValueError(
+                    f'{filename} does not fit the {name}: missing keys {missing}, '
+                    f'unexpected keys {unexpected}, keys of another shape {reshaped}')
+            branch.load_state_dict(state)
 
     @property
     def predict_on(self):
@@ -80,6 +117,11 @@ class SemiSupervisedSegmentor(BaseModel):
         if unlabeled is None:
             return self.labeled_losses(self.student.extract_feat(inputs), data_samples)
         return self.semi_losses(inputs, data_samples, unlabeled)
+
+    def decode(self, model, feats, size):
+        """``model``'s decode-head logits for backbone ``feats``, resized to ``size``."""
+        return resize(model.decode_head.forward(feats), size=size, mode='bilinear',
+                      align_corners=model.align_corners)
 
     def semi_losses(self, inputs, data_samples, unlabeled):
         """Losses of a step with unlabelled images; the supervised baseline ignores them."""

@@ -3,7 +3,6 @@ Consistency in Semi-Supervised Semantic Segmentation", CVPR 2023)."""
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
@@ -46,11 +45,6 @@ class WeakToStrongSegmentor(SemiSupervisedSegmentor):
         self.fp_weight = fp_weight
         self.fp_dropout = fp_dropout
         self.contrast_unlabeled = contrast_unlabeled
-
-    def decode(self, model, feats, size):
-        """``model``'s decode-head logits for backbone ``feats``, resized to ``size``."""
-        return resize(model.decode_head.forward(feats), size=size, mode='bilinear',
-                      align_corners=model.align_corners)
 
     def perturb(self, feats):
         """Feature perturbation: Dropout2d on every backbone level."""

@@ -15,6 +15,30 @@ def cutmix(target, box):
     return torch.where(mask, source, target)
 
 
+def class_mix_masks(labels, ignore_index=255):
+    """ClassMix masks (Olsson et al., WACV 2021) as DACS mixes domains (Tranheden et al., WACV 2021).
+
+    For each (H, W) label map, ``ceil(n / 2)`` of its ``n`` classes (ignored
+    pixels are no class) are drawn uniformly without replacement from
+    torch's generator; the mask is True on every pixel of a drawn class. Mixed
+    images and labels take the masked pixels from the labelled image.
+
+    Args:
+        labels (Tensor): (B, H, W) integer labels.
+
+    Returns:
+        Tensor: (B, H, W) bool.
+    """
+    masks = []
+    for label_map in labels:
+        classes = label_map.unique()
+        classes = classes[classes != ignore_index]
+        drawn = classes[torch.randperm(classes.numel(), device=classes.device)
+                        [:(classes.numel() + 1) // 2]]
+        masks.append(torch.isin(label_map, drawn))
+    return torch.stack(masks)
+
+
 def masked_cross_entropy(logits, labels, keep, valid):
     """CE summed over the ``keep`` pixels, divided by the number of ``valid`` pixels (UniMatch).
 

@@ -1,0 +1,36 @@
+"""tools/benchmark_uda.py --quick: rows, JSON, reruns skip."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, 'tools/benchmark_uda.py', *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
+    # three rows keep it short; tests/sepico/test_sepico_train.py trains every config
+    rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']
+    args = ['--quick', '--crop', '32', '--rows', *rows, '--data-root', toyscenes_root,
+            '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work')]
+    first = run(*args)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+    with open(tmp_path / 'bench.json') as f:
+        results = json.load(f)
+    assert results['settings'] == {'iters': 2, 'crop': 32, 'quick': True,
+                                   'teacher_momentum': 0.01}
+    assert [entry['row'] for entry in results['table']] == rows
+    for entry in results['table']:
+        assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100
+        assert entry['seeds'] == 1
+    assert results['table'][1]['step_time_s_ratio'] == 1.0
+    assert '| SePiCo DistCL |' in first.stdout
+    log = open(tmp_path / 'work' / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
+    assert 'target_train' in log  # the room row learns the target labels
+
+    again = run(*args)
+    assert again.returncode == 0 and 'training' not in again.stdout

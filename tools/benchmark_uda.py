@@ -1,0 +1,160 @@
+"""Benchmark domain-adaptive segmentation (SePiCo) on toyscenes source -> target.
+
+Rows, all DeepLabV3+ R18 (configs/sepico) with the same source images per step (4), the same
+target images per step (4, adaptation rows), schedule, crop and augmentation, evaluated on
+target_val (student and EMA teacher):
+
+- room: target-supervised (the source-only config trained on target_train with its labels,
+  the upper bound) against source-only;
+- source-only, self-training (DACS ClassMix, no contrast), SePiCo ProtoCL, BankCL, DistCL.
+
+Every training runs through tools/train.py; target_val mIoU is reported as mean and std over
+seeds, step time relative to source-only. Results are saved after every training; a rerun
+skips finished ones, so the benchmark can be finished in several runs.
+
+Example::
+
+    python tools/benchmark_uda.py                      # the README table
+    python tools/benchmark_uda.py --quick --data-root DIR --json /tmp/b.json
+"""
+import argparse
+import os.path as osp
+import sys
+
+from densecl.engine.benchmark import ResultStore, environment, mean_std, train_and_evaluate
+
+CONFIGS = 'configs/sepico'
+SOURCE_ONLY = 'source-only'
+ORACLE = 'target-supervised (room)'
+CONFIG_OF = {
+    ORACLE: 'source-only',
+    SOURCE_ONLY: 'source-only',
+    'self-training': 'self-training',
+    'SePiCo ProtoCL': 'sepico-proto',
+    'SePiCo BankCL': 'sepico-bank',
+    'SePiCo DistCL': 'sepico-dist',
+}
+ROWS = list(CONFIG_OF)
+METRICS = ('student/mIoU', 'teacher/mIoU')
+
+
+def config_path(row):
+    return osp.join(CONFIGS, f'deeplabv3plus_r18-d16_{CONFIG_OF[row]}_1k_toyscenes-source2target'
+                    '-128x128.py')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--json', default='docs/benchmark_uda.json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_uda')
+    parser.add_argument('--data-root', default='data/toyscenes')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=400,
+                        help='training iterations per run (see docs/readme_uda.md for the budget)')
+    parser.add_argument('--crop', type=int, default=64, help='training crop side (pixels)')
+    parser.add_argument('--teacher-momentum', type=float, default=0.01,
+                        help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
+                        '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '
+                        'of nearly all iterates of a few hundred iterations')
+    parser.add_argument('--rows', nargs='+', choices=ROWS, default=ROWS)
+    parser.add_argument('--quick', action='store_true',
+                        help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.iters = args.seeds[:1], 2
+    return args
+
+
+def run_options(args, row, seed):
+    """--cfg-options of one training: data, seed, crop and schedule."""
+    crop = f'({args.crop},{args.crop})'
+    adapting = CONFIG_OF[row] not in ('source-only', )
+    source = 'train_dataloader.dataset.source' if adapting else 'train_dataloader.dataset'
+    options = {'randomness.seed': seed,
+               'train_cfg.max_iters': args.iters,
+               'train_cfg.val_interval': args.iters,
+               'param_scheduler.0.end': args.iters,
+               'default_hooks.checkpoint.interval': args.iters,
+               'default_hooks.logger.interval': max(1, min(50, args.iters // 8)),
+               'model.data_preprocessor.size': crop,
+               'model.teacher_momentum': args.teacher_momentum,
+               f'{source}.data_root': args.data_root,
+               f'{source}.pipeline.4.crop_size': crop,  # RandomCrop of train_pipeline
+               'val_dataloader.dataset.data_root': args.data_root,
+               'test_dataloader.dataset.data_root': args.data_root}
+    if row == ORACLE:
+        options.update({f'{source}.data_prefix.img_path': 'img_dir/target_train',
+                        f'{source}.data_prefix.seg_map_path': 'ann_dir/target_train'})
+    if adapting:
+        options.update({'train_dataloader.dataset.target.data_root': args.data_root,
+                        'train_dataloader.dataset.target.pipeline.2.crop_size': crop})
+    if args.quick:
+        options.update({'train_dataloader.batch_size': 4 if adapting else 2,
+                        'train_dataloader.num_workers': 0,
+                        'train_dataloader.persistent_workers': False,
+                        'val_dataloader.num_workers': 0,
+                        'val_dataloader.persistent_workers': False})
+        if adapting:
+            options.update({'train_dataloader.sampler.batch_size': 4,
+                            'train_dataloader.sampler.num_labeled': 2})
+    return options
+
+
+def train(args, store, row, seed):
+    key = f'{row}|{seed}'
+    if key in store:
+        return
+    work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
+                        f'seed{seed}')
+    print(f'training {key} ...', flush=True)
+    result = train_and_evaluate(config_path(row), work_dir, run_options(args, row, seed),
+                                METRICS)
+    print(f'  student {result[METRICS[0]]:.2f}  teacher {result[METRICS[1]]:.2f}  '
+          f'step {result["step_time_s"]:.2f} s  wall {result["wall_s"]:.0f} s', flush=True)
+    store.add(key, result)
+
+
+def summarize(args, runs):
+    """Per row: student / teacher target_val mIoU mean and std, step time vs source-only."""
+    base = [r for k, r in runs.items() if k.startswith(f'{SOURCE_ONLY}|')]
+    table = []
+    for row in args.rows:
+        done = [r for k, r in runs.items() if k.startswith(f'{row}|')]
+        if not done:
+            continue
+        entry = {'row': row, 'seeds': len(done)}
+        for metric in METRICS:
+            entry[metric], entry[f'{metric}_std'] = mean_std([r[metric] for r in done])
+        if base:
+            entry['step_time_s_ratio'] = (mean_std([r['step_time_s'] for r in done])[0]
+                                          / mean_std([r['step_time_s'] for r in base])[0])
+        table.append(entry)
+    return table
+
+
+def markdown(table):
+    lines = ['| row | student target mIoU | teacher target mIoU | seeds | step time |',
+             '| --- | --- | --- | --- | --- |']
+    for e in table:
+        ratio = f"{e['step_time_s_ratio']:.2f}x" if 'step_time_s_ratio' in e else '-'
+        scores = ' | '.join(f'{e[m]:.1f} ± {e[m + "_std"]:.1f}' for m in METRICS)
+        lines.append(f"| {e['row']} | {scores} | {e['seeds']} | {ratio} |")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    store = ResultStore(args.json, environment(),
+                        {'iters': args.iters, 'crop': args.crop, 'quick': args.quick,
+                         'teacher_momentum': args.teacher_momentum})
+    for seed in args.seeds:
+        for row in args.rows:
+            train(args, store, row, seed)
+    table = summarize(args, store.runs())
+    store.save(table=table, markdown=markdown(table))
+    print(markdown(table))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
