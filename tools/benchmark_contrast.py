@@ -137,7 +137,7 @@ def train(args, store, key, row, work_dir, options):
 
 
 def study(args, store):
-    """Each STUDY variant per seed at the 1/8 split; mIoU and its change from the baseline."""
+    """Train each STUDY variant per seed at the 1/8 split (skipping finished ones)."""
     for seed in args.seeds:
         for name, (row, scale, extra) in STUDY.items():
             iters = args.iters * scale
@@ -145,7 +145,11 @@ def study(args, store):
             train(args, store, f'{name}|{seed}', row,
                   osp.join(args.work_dir, 'study', name.replace(' ', '_').replace(',', ''),
                            f'seed{seed}'), options)
-    runs = store.runs()
+
+
+def study_table(args, runs):
+    """(entries, markdown): each finished variant's mIoU and its change from the baseline
+    trained for as many iterations."""
     lines = ['| variant (1/8 labels) | iterations | val mIoU | change vs baseline of same length |',
              '| --- | --- | --- | --- |']
     table = []
@@ -170,7 +174,8 @@ def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick})
     if args.study:
-        table, text = study(args, store)
+        study(args, store)
+        table, text = study_table(args, store.runs())
         store.save(table=table, markdown=text)
         print(text)
         return 0
