@@ -11,7 +11,10 @@ from mmseg.registry import MODELS
 from densecl.engine import check_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MODEL_BASES = sorted(glob.glob(osp.join(ROOT, 'configs/_base_/models/*.py')))
+# Segmenter bases; selfsup_r18-d16.py holds the backbone and preprocessor that the
+# pretraining configs (configs/densecl, configs/pixpro) put into their own models.
+MODEL_BASES = sorted(path for path in glob.glob(osp.join(ROOT, 'configs/_base_/models/*.py'))
+                     if osp.basename(path) != 'selfsup_r18-d16.py')
 FULL_CONFIGS = sorted(
     path for path in glob.glob(osp.join(ROOT, 'configs/**/*.py'),
                                recursive=True) if '_base_' not in path)

@@ -61,6 +61,18 @@ CASES = {
                  randn(7, 32, seed=16).abs() * 0.05],
         lambda backend, f, mu, var: ops.prototype_cross_entropy(
             f, mu, PROTO_LABELS.to(f.device), 0.1, var=var, reduction='none', backend=backend)),
+    'prototype_contrast_loss': (
+        lambda: [randn(100, 32, seed=19, norm=1), randn(7, 32, seed=20, norm=1),
+                 randn(80, 32, seed=21, norm=1)],
+        lambda backend, z, prototypes, keys: ops.prototype_contrast_loss(
+            z, PROTO_LABELS.to(z.device), prototypes, 0.5, keys=keys,
+            key_labels=PROTO_LABELS[:80].flip(0).to(z.device), reduction='none',
+            backend=backend)),
+    'centroid_bank_loss': (
+        lambda: [randn(150, 32, seed=22, norm=1), randn(64, 32, seed=23, norm=1)],
+        lambda backend, f, bank: ops.centroid_bank_loss(
+            f, LABELS.to(f.device), bank, EXTRA_LABELS.to(f.device), 0.1, reduction='none',
+            backend=backend)),
 }
 
 BACKENDS = [
