@@ -64,6 +64,8 @@ def parse_args(argv=None):
     parser.add_argument('--splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
     parser.add_argument('--study', action='store_true',
                         help='run the STUDY variants at the 1/8 split instead of the table')
+    parser.add_argument('--variants', nargs='+', choices=list(STUDY), default=list(STUDY),
+                        help='with --study: the variants to train')
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2: checks that every row runs')
     args = parser.parse_args(argv)
@@ -139,7 +141,8 @@ def train(args, store, key, row, work_dir, options):
 def study(args, store):
     """Train each STUDY variant per seed at the 1/8 split (skipping finished ones)."""
     for seed in args.seeds:
-        for name, (row, scale, extra) in STUDY.items():
+        for name in args.variants:
+            row, scale, extra = STUDY[name]
             iters = args.iters * scale
             options = {**run_options(args, STUDY_SPLIT, seed, iters), **extra(args.iters)}
             train(args, store, f'{name}|{seed}', row,
@@ -148,25 +151,26 @@ def study(args, store):
 
 
 def study_table(args, runs):
-    """(entries, markdown): each finished variant's mIoU and its change from the baseline
-    trained for as many iterations."""
-    lines = ['| variant (1/8 labels) | iterations | val mIoU | change vs baseline of same length |',
-             '| --- | --- | --- | --- |']
+    """(entries, markdown): each finished variant's mIoU over all seeds on record and its
+    change from the baseline trained for as many iterations (mean over the same seeds)."""
+    lines = ['| variant (1/8 labels) | iterations | seeds | val mIoU (mean ± std) '
+             '| change vs baseline of same length |', '| --- | --- | --- | --- | --- |']
     table = []
     for name, (row, scale, _) in STUDY.items():
-        done = [runs[f'{name}|{s}']['mIoU'] for s in args.seeds if f'{name}|{s}' in runs]
         base_name = 'baseline' if scale == 1 else f'baseline, {scale}x iterations'
-        base = [runs[f'{base_name}|{s}']['mIoU'] for s in args.seeds if f'{base_name}|{s}' in runs]
-        if not done:
+        seeds = sorted(int(k.split('|')[1]) for k in runs if k.split('|')[0] == name)
+        if not seeds:
             continue
+        done = [runs[f'{name}|{s}']['mIoU'] for s in seeds]
         entry = {'variant': name, 'iters': args.iters * scale, 'seeds': len(done),
                  'mIoU': mean_std(done)[0], 'mIoU_std': mean_std(done)[1]}
-        if base:
+        if all(f'{base_name}|{s}' in runs for s in seeds):
+            base = [runs[f'{base_name}|{s}']['mIoU'] for s in seeds]
             entry['change'] = entry['mIoU'] - mean_std(base)[0]
         table.append(entry)
         change = f"{entry['change']:+.1f}" if 'change' in entry else '-'
-        lines.append(f"| {name} | {entry['iters']} | {entry['mIoU']:.1f} ± {entry['mIoU_std']:.1f}"
-                     f" | {change} |")
+        lines.append(f"| {name} | {entry['iters']} | {entry['seeds']} "
+                     f"| {entry['mIoU']:.1f} ± {entry['mIoU_std']:.1f} | {change} |")
     return table, '\n'.join(lines)
 
 
