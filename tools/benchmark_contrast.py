@@ -23,7 +23,9 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import ResultStore, environment, mean_std, train_and_evaluate
+from densecl.engine.benchmark import (ResultStore, environment, mean_std, mean_std_cell,
+                                      ratio_cell, runs_of, summary_entry,
+                                      train_and_evaluate)
 
 CONFIGS = 'configs/contrast'
 ROWS = {
@@ -51,6 +53,7 @@ STUDY = {
     (SUPCON, 1, lambda iters: {f'{HEAD}.start_iter': iters // 2}),
 }
 STUDY_SPLIT = '1/8'
+COSTS = ('step_time_s', 'peak_rss_mib')
 
 
 def parse_args(argv=None):
@@ -100,19 +103,11 @@ def summarize(args, runs):
     """Per (split, row): mIoU mean/std over seeds, cost ratios to the baseline."""
     table = []
     for split in args.splits:
-        base = [r for k, r in runs.items() if k.startswith(f'{split}|{BASELINE}|')]
+        base = runs_of(runs, split, BASELINE)
         for row in args.rows:
-            done = [r for k, r in runs.items() if k.startswith(f'{split}|{row}|')]
-            if not done:
-                continue
-            miou, miou_std = mean_std([r['mIoU'] for r in done])
-            entry = {'split': split, 'row': row, 'seeds': len(done), 'mIoU': miou,
-                     'mIoU_std': miou_std}
-            if base:
-                for cost in ('step_time_s', 'peak_rss_mib'):
-                    entry[f'{cost}_ratio'] = (mean_std([r[cost] for r in done])[0]
-                                              / mean_std([r[cost] for r in base])[0])
-            table.append(entry)
+            done = runs_of(runs, split, row)
+            if done:
+                table.append(summary_entry(done, ('mIoU', ), base, COSTS, split=split, row=row))
     return table
 
 
@@ -120,10 +115,9 @@ def markdown(table):
     lines = ['| labels | row | val mIoU (mean ± std) | seeds | step time | peak memory |',
              '| --- | --- | --- | --- | --- | --- |']
     for e in table:
-        ratio = lambda key: f'{e[key]:.2f}x' if key in e else '-'  # noqa: E731
-        lines.append(f"| {e['split']} | {e['row']} | {e['mIoU']:.1f} ± {e['mIoU_std']:.1f} "
-                     f"| {e['seeds']} | {ratio('step_time_s_ratio')} "
-                     f"| {ratio('peak_rss_mib_ratio')} |")
+        lines.append(f"| {e['split']} | {e['row']} | {mean_std_cell(e, 'mIoU')} "
+                     f"| {e['seeds']} | {ratio_cell(e, 'step_time_s_ratio')} "
+                     f"| {ratio_cell(e, 'peak_rss_mib_ratio')} |")
     return '\n'.join(lines)
 
 
@@ -158,19 +152,18 @@ def study_table(args, runs):
     table = []
     for name, (row, scale, _) in STUDY.items():
         base_name = 'baseline' if scale == 1 else f'baseline, {scale}x iterations'
-        seeds = sorted(int(k.split('|')[1]) for k in runs if k.split('|')[0] == name)
+        seeds = [k.split('|')[1] for k in runs if k.split('|')[0] == name]
         if not seeds:
             continue
-        done = [runs[f'{name}|{s}']['mIoU'] for s in seeds]
-        entry = {'variant': name, 'iters': args.iters * scale, 'seeds': len(done),
-                 'mIoU': mean_std(done)[0], 'mIoU_std': mean_std(done)[1]}
+        entry = summary_entry(runs_of(runs, name), ('mIoU', ), variant=name,
+                              iters=args.iters * scale)
         if all(f'{base_name}|{s}' in runs for s in seeds):
             base = [runs[f'{base_name}|{s}']['mIoU'] for s in seeds]
             entry['change'] = entry['mIoU'] - mean_std(base)[0]
         table.append(entry)
         change = f"{entry['change']:+.1f}" if 'change' in entry else '-'
         lines.append(f"| {name} | {entry['iters']} | {entry['seeds']} "
-                     f"| {entry['mIoU']:.1f} ± {entry['mIoU_std']:.1f} | {change} |")
+                     f"| {mean_std_cell(entry, 'mIoU')} | {change} |")
     return table, '\n'.join(lines)
 
 

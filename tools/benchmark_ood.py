@@ -18,7 +18,8 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint, mean_std,
+from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint,
+                                      mean_std_cell, ratio_cell, runs_of, summary_entry,
                                       train_and_evaluate)
 
 CONFIGS = 'configs/rpl'
@@ -74,17 +75,13 @@ def summarize(runs):
     closed = runs.get('closed-set')
     table = []
     for row in [*BASELINES, *ROWS]:
-        done = [r for key, r in runs.items() if key.split('|')[0] == row]
+        done = runs_of(runs, row)
         if not done:
             continue
-        entry = {'row': row, 'seeds': len(done)}
-        for name in (*OOD_METRICS, 'mIoU'):
-            entry[name], entry[f'{name}_std'] = mean_std([r[name] for r in done])
+        entry = summary_entry(done, (*OOD_METRICS, 'mIoU'), [closed] if closed else None,
+                              ('step_time_s', 'peak_rss_mib'), row=row)
         if closed:
             entry['mIoU_delta'] = entry['mIoU'] - closed['mIoU']
-            for cost in ('step_time_s', 'peak_rss_mib'):
-                if cost in done[0]:
-                    entry[f'{cost}_ratio'] = mean_std([r[cost] for r in done])[0] / closed[cost]
         table.append(entry)
     return table
 
@@ -95,12 +92,11 @@ def markdown(table, closed):
              '| seeds | step time | peak memory |',
              '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
     for e in table:
-        cell = lambda n: f"{e[n]:.1f} ± {e[n + '_std']:.1f}"  # noqa: E731
-        ratio = lambda key: f'{e[key]:.2f}x' if key in e else '-'  # noqa: E731
         delta = f" ({e['mIoU_delta']:+.2f})" if 'mIoU_delta' in e else ''
-        lines.append(f"| {e['row']} | {cell('AUROC')} | {cell('AP')} | {cell('FPR95')} "
-                     f"| {cell('FPR95_first')} | {e['mIoU']:.1f}{delta} | {e['seeds']} "
-                     f"| {ratio('step_time_s_ratio')} | {ratio('peak_rss_mib_ratio')} |")
+        scores = ' | '.join(mean_std_cell(e, m) for m in ('AUROC', 'AP', 'FPR95', 'FPR95_first'))
+        lines.append(f"| {e['row']} | {scores} | {e['mIoU']:.1f}{delta} | {e['seeds']} "
+                     f"| {ratio_cell(e, 'step_time_s_ratio')} "
+                     f"| {ratio_cell(e, 'peak_rss_mib_ratio')} |")
     return '\n'.join(lines)
 
 

@@ -25,8 +25,8 @@ import os.path as osp
 import subprocess
 import sys
 
-from densecl.engine.benchmark import (ROOT, ResultStore, environment, mean_std, train,
-                                      train_and_evaluate)
+from densecl.engine.benchmark import (ROOT, ResultStore, environment, mean_std_cell, runs_of,
+                                      summary_entry, train, train_and_evaluate)
 
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
@@ -41,6 +41,7 @@ FINETUNE = 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py'
 FINETUNE_SPLIT = 'splits/train_1-16.txt'
 # Budget for 150 minutes on a 2-core CPU (see docs/readme_pretrain.md for the step times).
 PRETRAIN_ITERS, PROBE_ITERS, FINETUNE_ITERS = 300, 200, 200
+MEASURED = ('probe_mIoU', 'finetune_mIoU', 'alignment', 'uniformity', 'pretrain_step_time_s')
 
 
 def parse_args(argv=None):
@@ -138,34 +139,18 @@ def mmpretrain_note():
 
 def summarize(args, runs):
     """Per row: mean and std over seeds of every measured quantity."""
-    table = []
-    for row in args.rows:
-        done = [r for k, r in runs.items() if k.startswith(f'{row}|')]
-        if not done:
-            continue
-        entry = {'row': row, 'seeds': len(done)}
-        for key in ('probe_mIoU', 'finetune_mIoU', 'alignment', 'uniformity',
-                    'pretrain_step_time_s'):
-            values = [r[key] for r in done if key in r]
-            if values:
-                entry[key], entry[f'{key}_std'] = mean_std(values)
-        table.append(entry)
-    return table
+    return [summary_entry(runs_of(runs, row), MEASURED, row=row)
+            for row in args.rows if runs_of(runs, row)]
 
 
 def markdown(table):
     lines = ['| backbone | linear probe mIoU | fine-tune 1/16 mIoU | alignment | uniformity '
              '| pretraining step | seeds |', '| --- | --- | --- | --- | --- | --- | --- |']
-
-    def cell(e, key, digits=1, unit=''):
-        if key not in e:
-            return '-'
-        return f'{e[key]:.{digits}f} ± {e[f"{key}_std"]:.{digits}f}{unit}'
-
     for e in table:
-        lines.append(f"| {e['row']} | {cell(e, 'probe_mIoU')} | {cell(e, 'finetune_mIoU')} "
-                     f"| {cell(e, 'alignment', 3)} | {cell(e, 'uniformity', 3)} "
-                     f"| {cell(e, 'pretrain_step_time_s', 2, ' s')} | {e['seeds']} |")
+        lines.append(f"| {e['row']} | {mean_std_cell(e, 'probe_mIoU')} "
+                     f"| {mean_std_cell(e, 'finetune_mIoU')} | {mean_std_cell(e, 'alignment', 3)} "
+                     f"| {mean_std_cell(e, 'uniformity', 3)} "
+                     f"| {mean_std_cell(e, 'pretrain_step_time_s', 2, ' s')} | {e['seeds']} |")
     return '\n'.join(lines)
 
 

@@ -20,7 +20,8 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import ResultStore, environment, mean_std, train_and_evaluate
+from densecl.engine.benchmark import (ResultStore, environment, mean_std, mean_std_cell,
+                                      ratio_cell, runs_of, summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/semi'
 SUPERVISED = 'supervised-only'
@@ -109,18 +110,14 @@ def train(args, store, key, row, split, seed):
     store.add(key, result)
 
 
-def runs_of(runs, prefix):
-    return [r for k, r in runs.items() if k.startswith(prefix)]
-
-
 def choose_split(args, runs):
     """The largest candidate split that full labels beat by ``min_room`` teacher mIoU points."""
     if args.split:
         return args.split
-    full = mean_std([r[METRICS[1]] for r in runs_of(runs, 'room|full|')])[0]
+    full = mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', 'full')])[0]
     candidates = [s for s in SPLITS if s != 'full' and s in args.room_splits]
     for split in candidates:  # largest fraction first
-        if full - mean_std([r[METRICS[1]] for r in runs_of(runs, f'room|{split}|')])[0] \
+        if full - mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', split)])[0] \
                 >= args.min_room:
             return split
     return candidates[-1]
@@ -130,34 +127,25 @@ def summarize(args, runs, split):
     """Room entries, then per row: student / teacher mIoU mean and std, step time ratio."""
     table = []
     for room_split in args.room_splits:
-        done = runs_of(runs, f'room|{room_split}|')
+        done = runs_of(runs, 'room', room_split)
         if done:
-            table.append(_entry('room', f'{SUPERVISED} @ {room_split}', done, None))
-    base = runs_of(runs, f'{split}|{SUPERVISED}|')
+            table.append(summary_entry(done, METRICS, split='room',
+                                       row=f'{SUPERVISED} @ {room_split}'))
+    base = runs_of(runs, split, SUPERVISED)
     for row in args.rows:
-        done = runs_of(runs, f'{split}|{row}|')
+        done = runs_of(runs, split, row)
         if done:
-            table.append(_entry(split, row, done, base))
+            table.append(summary_entry(done, METRICS, base, split=split, row=row))
     return table
-
-
-def _entry(split, row, done, base):
-    entry = {'split': split, 'row': row, 'seeds': len(done)}
-    for metric in METRICS:
-        entry[metric], entry[f'{metric}_std'] = mean_std([r[metric] for r in done])
-    if base:
-        entry['step_time_s_ratio'] = (mean_std([r['step_time_s'] for r in done])[0]
-                                      / mean_std([r['step_time_s'] for r in base])[0])
-    return entry
 
 
 def markdown(table):
     lines = ['| labels | row | student mIoU | teacher mIoU | seeds | step time |',
              '| --- | --- | --- | --- | --- | --- |']
     for e in table:
-        ratio = f"{e['step_time_s_ratio']:.2f}x" if 'step_time_s_ratio' in e else '-'
-        scores = ' | '.join(f'{e[m]:.1f} ± {e[m + "_std"]:.1f}' for m in METRICS)
-        lines.append(f"| {e['split']} | {e['row']} | {scores} | {e['seeds']} | {ratio} |")
+        scores = ' | '.join(mean_std_cell(e, m) for m in METRICS)
+        lines.append(f"| {e['split']} | {e['row']} | {scores} | {e['seeds']} "
+                     f"| {ratio_cell(e, 'step_time_s_ratio')} |")
     return '\n'.join(lines)
 
 

@@ -21,7 +21,8 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import ResultStore, environment, mean_std, train_and_evaluate
+from densecl.engine.benchmark import (ResultStore, environment, mean_std_cell, ratio_cell,
+                                      runs_of, summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -116,29 +117,18 @@ def train(args, store, row, seed):
 
 def summarize(args, runs):
     """Per row: student / teacher target_val mIoU mean and std, step time vs source-only."""
-    base = [r for k, r in runs.items() if k.startswith(f'{SOURCE_ONLY}|')]
-    table = []
-    for row in args.rows:
-        done = [r for k, r in runs.items() if k.startswith(f'{row}|')]
-        if not done:
-            continue
-        entry = {'row': row, 'seeds': len(done)}
-        for metric in METRICS:
-            entry[metric], entry[f'{metric}_std'] = mean_std([r[metric] for r in done])
-        if base:
-            entry['step_time_s_ratio'] = (mean_std([r['step_time_s'] for r in done])[0]
-                                          / mean_std([r['step_time_s'] for r in base])[0])
-        table.append(entry)
-    return table
+    base = runs_of(runs, SOURCE_ONLY)
+    return [summary_entry(runs_of(runs, row), METRICS, base, row=row)
+            for row in args.rows if runs_of(runs, row)]
 
 
 def markdown(table):
     lines = ['| row | student target mIoU | teacher target mIoU | seeds | step time |',
              '| --- | --- | --- | --- | --- |']
     for e in table:
-        ratio = f"{e['step_time_s_ratio']:.2f}x" if 'step_time_s_ratio' in e else '-'
-        scores = ' | '.join(f'{e[m]:.1f} ± {e[m + "_std"]:.1f}' for m in METRICS)
-        lines.append(f"| {e['row']} | {scores} | {e['seeds']} | {ratio} |")
+        scores = ' | '.join(mean_std_cell(e, m) for m in METRICS)
+        lines.append(f"| {e['row']} | {scores} | {e['seeds']} "
+                     f"| {ratio_cell(e, 'step_time_s_ratio')} |")
     return '\n'.join(lines)
 
 

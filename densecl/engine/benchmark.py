@@ -166,3 +166,37 @@ class ResultStore:
 def mean_std(values):
     """(mean, sample standard deviation; 0 for a single value)."""
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def runs_of(runs, *fields):
+    """The stored runs whose '|'-separated key starts with ``fields``: ``runs_of(runs, '1/8',
+    'baseline')`` selects '1/8|baseline|0', '1/8|baseline|1', ..."""
+    return [r for key, r in runs.items() if key.split('|')[:len(fields)] == list(fields)]
+
+
+def summary_entry(done, metrics, base=None, costs=('step_time_s', ), **fields):
+    """One table entry: ``fields``, the seed count, mean and std of each metric over the
+    runs ``done``, and for each cost every run measured its mean as a ratio to the mean of
+    the baseline runs ``base`` (none without a baseline)."""
+    entry = {**fields, 'seeds': len(done)}
+    for metric in metrics:
+        values = [r[metric] for r in done if metric in r]
+        if values:
+            entry[metric], entry[f'{metric}_std'] = mean_std(values)
+    for cost in costs if base else ():
+        if all(cost in r for r in (*done, *base)):
+            entry[f'{cost}_ratio'] = (mean_std([r[cost] for r in done])[0]
+                                      / mean_std([r[cost] for r in base])[0])
+    return entry
+
+
+def mean_std_cell(entry, key, digits=1, unit=''):
+    """Markdown cell 'mean ± std' of ``key`` in a summary entry; '-' if not measured."""
+    if key not in entry:
+        return '-'
+    return f'{entry[key]:.{digits}f} ± {entry[f"{key}_std"]:.{digits}f}{unit}'
+
+
+def ratio_cell(entry, key):
+    """Markdown cell '1.23x' of a cost ratio in a summary entry; '-' without a baseline."""
+    return f'{entry[key]:.2f}x' if key in entry else '-'

@@ -1,0 +1,41 @@
+"""Table helpers of densecl.engine.benchmark on hand-computed runs."""
+import pytest
+
+import densecl  # noqa: F401
+from densecl.engine.benchmark import mean_std_cell, ratio_cell, runs_of, summary_entry
+
+RUNS = {'1/8|baseline|0': {'mIoU': 20.0, 'step_time_s': 1.0},
+        '1/8|baseline|1': {'mIoU': 22.0, 'step_time_s': 3.0},
+        '1/8|baseline, 5x|0': {'mIoU': 70.0, 'step_time_s': 9.0},
+        '1/8|SupCon|0': {'mIoU': 23.0, 'step_time_s': 3.0},
+        '1/8|SupCon|1': {'mIoU': 27.0, 'step_time_s': 5.0},
+        'full|baseline|0': {'mIoU': 50.0, 'step_time_s': 1.0},
+        'MSP': {'mIoU': 40.0}}
+
+
+def test_runs_of_matches_whole_fields():
+    assert runs_of(RUNS, '1/8', 'baseline') == [RUNS['1/8|baseline|0'], RUNS['1/8|baseline|1']]
+    assert runs_of(RUNS, 'MSP') == [RUNS['MSP']]
+    assert runs_of(RUNS, 'full', 'SupCon') == []
+
+
+def test_summary_entry_by_hand():
+    base = runs_of(RUNS, '1/8', 'baseline')
+    entry = summary_entry(runs_of(RUNS, '1/8', 'SupCon'), ('mIoU', 'AP'), base, row='SupCon')
+    # mIoU 23, 27: mean 25, sample std sqrt(((-2)^2 + 2^2) / 1) = 2.828...; steps 4 s vs 2 s.
+    assert entry['row'] == 'SupCon' and entry['seeds'] == 2
+    assert entry['mIoU'] == 25.0 and entry['mIoU_std'] == pytest.approx(8 ** 0.5)
+    assert entry['step_time_s_ratio'] == 2.0
+    assert 'AP' not in entry  # not measured: no cell value invented
+    assert 'step_time_s_ratio' not in summary_entry(base, ('mIoU', ))
+    # A cost the baseline did not measure gets no ratio.
+    assert 'step_time_s_ratio' not in summary_entry(base, ('mIoU', ), [RUNS['MSP']])
+
+
+def test_cells():
+    entry = {'mIoU': 25.0, 'mIoU_std': 2.8284, 'step_time_s_ratio': 1.234}
+    assert mean_std_cell(entry, 'mIoU') == '25.0 ± 2.8'
+    assert mean_std_cell(entry, 'mIoU', 2, ' s') == '25.00 ± 2.83 s'
+    assert mean_std_cell(entry, 'AP') == '-'
+    assert ratio_cell(entry, 'step_time_s_ratio') == '1.23x'
+    assert ratio_cell(entry, 'peak_rss_mib_ratio') == '-'
