@@ -1,71 +1,33 @@
 """Tiny versions of the configs/semi configs for few-iteration tests."""
-import ast
 import os.path as osp
 
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from teacher_student_testing import ROOT, config_with_options, labelled_dataset_key
+from teacher_student_testing import tiny_options as tiny_teacher_student_options
+
 CONFIGS = {
     name: osp.join(ROOT, 'configs/semi', f'deeplabv3plus_r18-d16_{name}_1k_toyscenes-1-16-128x128.py')
     for name in ('supervised', 'weak-to-strong', 'weak-to-strong-contrast', 'css-cross',
                  'css-mix', 'dssn')
 }
-CROP = '(32,32)'
 
 
 def tiny_options(config, data_root, iters=3):
-    """--cfg-options that shrink ``config`` to a narrow net, 32 x 32 crops and tiny batches."""
+    """The shared tiny options, the 1/2 split, and the semi configs' auxiliary heads."""
     cfg = Config.fromfile(config)
-    semi = cfg.train_dataloader.dataset.type == 'SemiSegDataset'
-    labeled = 'train_dataloader.dataset.labeled' if semi else 'train_dataloader.dataset'
-    options = {
-        'model.segmentor.backbone.stem_channels': 16,
-        'model.segmentor.backbone.base_channels': 8,
-        'model.segmentor.decode_head.in_channels': 64,
-        'model.segmentor.decode_head.channels': 16,
-        'model.segmentor.decode_head.c1_in_channels': 8,
-        'model.segmentor.decode_head.c1_channels': 4,
-        'model.data_preprocessor.size': CROP,
-        'train_dataloader.batch_size': 4 if semi else 2,
-        f'{labeled}.data_root': data_root,
-        f'{labeled}.ann_file': 'splits/train_1-2.txt',
-        f'{labeled}.pipeline.4.crop_size': CROP,
-        'val_dataloader.dataset.data_root': data_root,
-        'test_dataloader.dataset.data_root': data_root,
-        'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': iters,
-        'param_scheduler.0.end': iters,
-        'default_hooks.checkpoint.interval': iters,
-        'default_hooks.logger.interval': 1,
-    }
+    options = tiny_teacher_student_options(cfg, data_root, iters)
+    options[f'{labelled_dataset_key(cfg)}.ann_file'] = 'splits/train_1-2.txt'
     aux = 'model.segmentor.auxiliary_head'
-    if isinstance(cfg.model.segmentor.auxiliary_head, list):
+    if isinstance(cfg.model.segmentor.auxiliary_head, list):  # FCN head + ContrastHead
         options.update({f'{aux}.0.in_channels': 32, f'{aux}.0.channels': 8,
                         f'{aux}.1.in_channels': '[16,32,64]', f'{aux}.1.channels': 16})
     else:
         options.update({f'{aux}.in_channels': 32, f'{aux}.channels': 8})
-    if semi:
-        options.update({'train_dataloader.sampler.batch_size': 4,
-                        'train_dataloader.sampler.num_labeled': 2,
-                        'train_dataloader.dataset.unlabeled.data_root': data_root,
-                        'train_dataloader.dataset.unlabeled.pipeline.2.crop_size': CROP})
     if 'rampdown_iters' in cfg.model:
         options['model.rampdown_iters'] = iters
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        options[f'{loader}.num_workers'] = 0
-        options[f'{loader}.persistent_workers'] = False
     return options
 
 
 def tiny_config(config, data_root, work_dir, iters=3):
-    """``config`` with :func:`tiny_options` applied, as a Config for Runner.from_cfg."""
-    cfg = Config.fromfile(config)
-    literal = ('(', '[')  # crop sizes and channel lists are given as command-line text
-    cfg.merge_from_dict({key: ast.literal_eval(value) if str(value).startswith(literal) else value
-                         for key, value in tiny_options(config, data_root, iters).items()})
-    cfg.work_dir = work_dir
-    return cfg
-
-
-def cli(options):
-    return [f'{key}={value}' for key, value in options.items()]
+    return config_with_options(config, tiny_options(config, data_root, iters), work_dir)

@@ -13,7 +13,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmengine.structures import PixelData
 
-from semi_testing import CONFIGS, ROOT, cli, tiny_config, tiny_options
+from semi_testing import CONFIGS, tiny_config, tiny_options
+from teacher_student_testing import ROOT, cli
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from test_dist_train import DRIVER, free_port  # noqa: E402
