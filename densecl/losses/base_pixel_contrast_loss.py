@@ -1,15 +1,15 @@
 """What every pixel contrastive loss shares: anchor choice, memory bank, weight and name."""
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..models.utils import ClassMemoryBank
 from .anchor_sampling import hard_anchor_sampling
+from .named_loss import NamedLoss
 
 SAMPLINGS = (None, 'hard')
 
 
-class BasePixelContrastLoss(nn.Module):
+class BasePixelContrastLoss(NamedLoss):
     """Contrast pixel embeddings (B, D, h, w) by their labels (B, h, w).
 
     Subclasses implement :meth:`contrast` on (A, D) anchors. Anchors are all
@@ -38,19 +38,14 @@ class BasePixelContrastLoss(nn.Module):
     def __init__(self, temperature=0.1, ignore_index=255, sampling=None, max_samples=1024,
                  max_views=100, memory=None, loss_weight=1.0, loss_name='loss_contrast',
                  backend='auto'):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if sampling not in SAMPLINGS:
             raise ValueError(f'sampling must be one of {SAMPLINGS}, got {sampling!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_' to be added to the total "
-                             f'loss, got {loss_name!r}')
         self.temperature = temperature
         self.ignore_index = ignore_index
         self.sampling = sampling
         self.max_samples = max_samples
         self.max_views = max_views
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
         self.backend = backend
         self.pixel_bank = self.segment_bank = None
         if memory is not None:
@@ -58,10 +53,6 @@ class BasePixelContrastLoss(nn.Module):
             self.pixels_per_class = memory.pop('pixels_per_class', 10)
             self.pixel_bank = ClassMemoryBank(**memory)
             self.segment_bank = ClassMemoryBank(**memory)
-
-    @property
-    def loss_name(self):
-        return self._loss_name
 
     @property
     def memory(self):

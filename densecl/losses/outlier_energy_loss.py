@@ -1,11 +1,12 @@
 """RPL's outlier loss (Liu et al., "Residual Pattern Learning for Pixel-wise
 Out-of-Distribution Detection in Semantic Segmentation", ICCV 2023)."""
-import torch.nn as nn
 from mmseg.registry import MODELS
+
+from .named_loss import NamedLoss
 
 
 @MODELS.register_module()
-class OutlierEnergyLoss(nn.Module):
+class OutlierEnergyLoss(NamedLoss):
     """Push outlier pixels' logsumexp below a margin (their energy above minus it).
 
     ``loss_weight * mean over mask pixels of ReLU(logsumexp(logits) - margin)``
@@ -18,10 +19,8 @@ class OutlierEnergyLoss(nn.Module):
     """
 
     def __init__(self, margin=0.0, loss_weight=0.05, loss_name='loss_outlier'):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.margin = margin
-        self.loss_weight = loss_weight
-        self.loss_name = loss_name
 
     def forward(self, logits, mask):
         """``logits``: (B, K, H, W); ``mask``: (B, H, W) bool outliers; 0 if empty."""

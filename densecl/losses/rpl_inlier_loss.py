@@ -1,8 +1,9 @@
 """RPL's inlier loss (Liu et al., "Residual Pattern Learning for Pixel-wise
 Out-of-Distribution Detection in Semantic Segmentation", ICCV 2023)."""
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
+
+from .named_loss import NamedLoss
 
 
 def _entropy(logits):
@@ -11,7 +12,7 @@ def _entropy(logits):
 
 
 @MODELS.register_module()
-class RPLInlierLoss(nn.Module):
+class RPLInlierLoss(NamedLoss):
     """Keep the residual-corrected logits' decisions and confidence on inlier pixels.
 
     ``CE(out2, argmax out1) + entropy_weight * MSE(H(softmax out2), H(softmax
@@ -26,10 +27,8 @@ class RPLInlierLoss(nn.Module):
     """
 
     def __init__(self, entropy_weight=1.0, loss_weight=1.0, loss_name='loss_inlier'):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         self.entropy_weight = entropy_weight
-        self.loss_weight = loss_weight
-        self.loss_name = loss_name
 
     def forward(self, out2, out1, mask):
         """``out2``, ``out1``: (B, K, H, W) logits; ``mask``: (B, H, W) bool; 0 if empty."""

@@ -2,17 +2,17 @@
 import math
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
 from ..ops import centroid_bank_loss, prototype_cross_entropy, prototype_logits
+from .named_loss import NamedLoss
 
 MODES = ('proto', 'dist', 'bank')
 
 
 @MODELS.register_module()
-class SePiCoContrastLoss(nn.Module):
+class SePiCoContrastLoss(NamedLoss):
     """Pixel features against the class statistics of the source domain.
 
     With features ``f`` (L2-normalised), class means ``mu`` and diagonal
@@ -65,23 +65,15 @@ class SePiCoContrastLoss(nn.Module):
 
     def __init__(self, mode='dist', temperature=100., var_ratio=1.0, reg_weight=0.,
                  ignore_index=255, loss_weight=1.0, loss_name='loss_contrast', backend='auto'):
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if mode not in MODES:
             raise ValueError(f'SePiCoContrastLoss mode must be one of {MODES}, got {mode!r}')
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f"loss_name must start with 'loss_', got {loss_name!r}")
         self.mode = mode
         self.temperature = temperature
         self.var_ratio = var_ratio
         self.reg_weight = reg_weight
         self.ignore_index = ignore_index
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
         self.backend = backend
-
-    @property
-    def loss_name(self):
-        return self._loss_name
 
     def forward(self, features, labels, statistics):
         """Loss of (N, D) ``features`` with (N,) ``labels`` against ``statistics``."""
