@@ -130,10 +130,18 @@ def dense_metrics(args, work_dir, backbone):
 
 
 def mmpretrain_note():
-    """Whether mmpretrain's DenseCL can be timed next to ours in this environment."""
+    """Whether mmpretrain's DenseCL can be timed next to ours in this environment, and why not.
+
+    On the CPU machines of this project onedl-mmpretrain 1.3.6 installs, but its models
+    import torchvision, and the only torchvision for torch 2.13 on PyPI (0.28.0) is built
+    against CUDA torch: its ops library needs libc10_cuda.so and fails to load."""
     if importlib.util.find_spec('mmpretrain') is None:
         return ('not measured: mmpretrain is not installed in this environment (onedl-mmpretrain '
                 'on PyPI fits the onedl stack); the benchmark installs nothing')
+    try:
+        importlib.import_module('mmpretrain.models')
+    except Exception as error:  # noqa: BLE001 (any import failure is the answer)
+        return f'not measured: mmpretrain is installed but its models fail to import: {error!r}'
     return 'installed, but timing its DenseCL is not automated here: not measured'
 
 
