@@ -1,8 +1,11 @@
 """tools/benchmark_semi.py --quick: room, rows, JSON, reruns skip."""
+import glob
 import json
 import os.path as osp
 import subprocess
 import sys
+
+from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -14,7 +17,7 @@ def run(*args):
 
 def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, tmp_path):
     # three rows keep it short; tests/semi/test_semi_train.py trains every config
-    args = ['--quick', '--crop', '32', '--room-splits', 'full', '1/16', '--split', '1/16',
+    args = ['--quick', '--crop', '32', '--lr', '0.002', '--room-splits', 'full', '1/16', '--split', '1/16',
             '--rows', 'supervised-only', 'weak-to-strong', 'DSSN',
             '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
             '--work-dir', str(tmp_path / 'work')]
@@ -22,7 +25,9 @@ def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, tmp_path
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
-    assert results['settings'] == {'iters': 2, 'crop': 32, 'quick': True}
+    assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True}
+    dumped, = glob.glob(str(tmp_path / 'work' / '1-16' / '*dssn*' / 'seed0' / '*dssn*.py'))
+    assert Config.fromfile(dumped).optim_wrapper.optimizer.lr == 0.002  # every row's lr
     assert results['split'] == '1/16'
     rows = [(entry['split'], entry['row']) for entry in results['table']]
     assert rows[:2] == [('room', 'supervised-only @ full'), ('room', 'supervised-only @ 1/16')]

@@ -1,8 +1,11 @@
 """tools/benchmark_uda.py --quick: rows, JSON, reruns skip."""
+import glob
 import json
 import os.path as osp
 import subprocess
 import sys
+
+from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -15,13 +18,13 @@ def run(*args):
 def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     # three rows keep it short; tests/sepico/test_sepico_train.py trains every config
     rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']
-    args = ['--quick', '--crop', '32', '--rows', *rows, '--data-root', toyscenes_root,
+    args = ['--quick', '--crop', '32', '--lr', '0.002', '--rows', *rows, '--data-root', toyscenes_root,
             '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work')]
     first = run(*args)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
-    assert results['settings'] == {'iters': 2, 'crop': 32, 'quick': True,
+    assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True,
                                    'teacher_momentum': 0.01}
     assert [entry['row'] for entry in results['table']] == rows
     for entry in results['table']:
@@ -31,6 +34,8 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert '| SePiCo DistCL |' in first.stdout
     log = open(tmp_path / 'work' / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
     assert 'target_train' in log  # the room row learns the target labels
+    dumped, = glob.glob(str(tmp_path / 'work' / 'sepico-dist' / 'seed0' / '*sepico-dist*.py'))
+    assert Config.fromfile(dumped).optim_wrapper.optimizer.lr == 0.002  # every row's lr
 
     again = run(*args)
     assert again.returncode == 0 and 'training' not in again.stdout

@@ -24,8 +24,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, environment, mean_std, mean_std_cell,
-                                      ratio_cell, runs_of, summary_entry,
-                                      train_and_evaluate)
+                                      ratio_cell, runs_of, schedule_options,
+                                      summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/contrast'
 ROWS = {
@@ -81,12 +81,7 @@ def parse_args(argv=None):
 
 def run_options(args, split, seed, iters):
     """--cfg-options of one training: data, split, seed and schedule."""
-    options = {'randomness.seed': seed,
-               'train_cfg.max_iters': iters,
-               'train_cfg.val_interval': iters,
-               'param_scheduler.0.end': iters,
-               'default_hooks.checkpoint.interval': iters,
-               'default_hooks.logger.interval': max(1, min(50, iters // 8)),
+    options = {'randomness.seed': seed, **schedule_options(iters),
                'train_dataloader.dataset.ann_file': SPLITS[split]}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = args.data_root

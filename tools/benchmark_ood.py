@@ -19,8 +19,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint,
-                                      mean_std_cell, ratio_cell, runs_of, summary_entry,
-                                      train_and_evaluate)
+                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
+                                      summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/rpl'
 CLOSED_SET = 'deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py'
@@ -64,10 +64,7 @@ def data_options(args):
 
 
 def train_options(args, iters, seed):
-    return {**data_options(args), 'randomness.seed': seed, 'train_cfg.max_iters': iters,
-            'train_cfg.val_interval': iters, 'param_scheduler.0.end': iters,
-            'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': max(1, min(50, iters // 8))}
+    return {**data_options(args), 'randomness.seed': seed, **schedule_options(iters)}
 
 
 def summarize(runs):

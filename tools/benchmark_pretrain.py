@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 from densecl.engine.benchmark import (ROOT, ResultStore, environment, mean_std_cell, runs_of,
-                                      summary_entry, train, train_and_evaluate)
+                                      schedule_options, summary_entry, train, train_and_evaluate)
 
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
@@ -65,12 +65,6 @@ def parse_args(argv=None):
     return args
 
 
-def schedule(iters, log_windows=8):
-    return {'train_cfg.max_iters': iters, 'param_scheduler.0.end': iters,
-            'default_hooks.checkpoint.interval': iters,
-            'default_hooks.logger.interval': max(1, min(50, iters // log_windows))}
-
-
 def loader_options(args, loaders):
     options = {f'{loader}.dataset.data_root': args.data_root for loader in loaders}
     if args.quick:
@@ -82,12 +76,12 @@ def loader_options(args, loaders):
 
 
 def pretrain_options(args, seed):
-    return {'randomness.seed': seed, **schedule(args.iters),
+    return {'randomness.seed': seed, **schedule_options(args.iters, validate=False),
             **loader_options(args, ['train_dataloader'])}
 
 
 def transfer_options(args, seed, iters, backbone, split=None):
-    options = {'randomness.seed': seed, **schedule(iters), 'train_cfg.val_interval': iters,
+    options = {'randomness.seed': seed, **schedule_options(iters),
                **loader_options(args, ['train_dataloader', 'val_dataloader',
                                        'test_dataloader'])}
     if split:

@@ -74,6 +74,21 @@ def _run_tool(tool, args, work_dir, cfg_options, log):
     return wall, usage
 
 
+def schedule_options(iters, lr=None, validate=True, log_windows=8):
+    """--cfg-options that shorten a config's schedule to ``iters``: the poly decay ends there,
+    one checkpoint (and one validation unless ``validate`` is false) at the end, about
+    ``log_windows`` logged windows; ``lr`` overrides the optimizer's peak learning rate."""
+    options = {'train_cfg.max_iters': iters,
+               'param_scheduler.0.end': iters,
+               'default_hooks.checkpoint.interval': iters,
+               'default_hooks.logger.interval': max(1, min(50, iters // log_windows))}
+    if validate:
+        options['train_cfg.val_interval'] = iters
+    if lr is not None:
+        options['optim_wrapper.optimizer.lr'] = lr
+    return options
+
+
 def train(config, work_dir, cfg_options, log=None):
     """Run ``tools/train.py config`` and return its costs and logged records.
 

@@ -2,7 +2,8 @@
 import pytest
 
 import densecl  # noqa: F401
-from densecl.engine.benchmark import mean_std_cell, ratio_cell, runs_of, summary_entry
+from densecl.engine.benchmark import (mean_std_cell, ratio_cell, runs_of, schedule_options,
+                                      summary_entry)
 
 RUNS = {'1/8|baseline|0': {'mIoU': 20.0, 'step_time_s': 1.0},
         '1/8|baseline|1': {'mIoU': 22.0, 'step_time_s': 3.0},
@@ -39,3 +40,14 @@ def test_cells():
     assert mean_std_cell(entry, 'AP') == '-'
     assert ratio_cell(entry, 'step_time_s_ratio') == '1.23x'
     assert ratio_cell(entry, 'peak_rss_mib_ratio') == '-'
+
+
+def test_schedule_options_end_decay_checkpoint_and_validation_at_the_last_iteration():
+    assert schedule_options(400, lr=0.003) == {
+        'train_cfg.max_iters': 400, 'param_scheduler.0.end': 400,
+        'default_hooks.checkpoint.interval': 400, 'default_hooks.logger.interval': 50,
+        'train_cfg.val_interval': 400, 'optim_wrapper.optimizer.lr': 0.003}
+    # pretraining has no validation; 2 iterations still log every iteration; lr as configured
+    assert schedule_options(2, validate=False) == {
+        'train_cfg.max_iters': 2, 'param_scheduler.0.end': 2,
+        'default_hooks.checkpoint.interval': 2, 'default_hooks.logger.interval': 1}
