@@ -21,9 +21,9 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, mean_std_cell, ratio_cell,
-                                      runs_of, schedule_options, summary_entry,
-                                      train_and_evaluate)
+from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
+                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
+                                      summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -51,12 +51,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/benchmark_uda')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=400,
-                        help='training iterations per run (budget: README, domain adaptation)')
-    parser.add_argument('--crop', type=int, default=128, help='training crop side (pixels)')
-    parser.add_argument('--lr', type=float, default=0.003,
-                        help="every row's AdamW peak learning rate (the configs' 0.001 suits 1k "
-                        'iterations; at a few hundred it stays on the background/sky plateau)')
+    add_schedule_arguments(parser, 'domain adaptation')
     parser.add_argument('--teacher-momentum', type=float, default=0.01,
                         help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
                         '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '

@@ -74,6 +74,17 @@ def _run_tool(tool, args, work_dir, cfg_options, log):
     return wall, usage
 
 
+def add_schedule_arguments(parser, readme_section):
+    """--iters, --crop and --lr of the teacher-student benchmarks (semi-supervised, SePiCo):
+    one short schedule for every row, long enough to leave the background/sky plateau."""
+    parser.add_argument('--iters', type=int, default=400,
+                        help=f'training iterations per run (budget: README, {readme_section})')
+    parser.add_argument('--crop', type=int, default=128, help='training crop side (pixels)')
+    parser.add_argument('--lr', type=float, default=0.003,
+                        help="every row's AdamW peak learning rate (the configs' 0.001 suits 1k "
+                        'iterations; at a few hundred it stays on the background/sky plateau)')
+
+
 def schedule_options(iters, lr=None, validate=True, log_windows=8):
     """--cfg-options that shorten a config's schedule to ``iters``: the poly decay ends there,
     one checkpoint (and one validation unless ``validate`` is false) at the end, about
