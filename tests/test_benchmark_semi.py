@@ -17,7 +17,8 @@ def run(*args):
 
 def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, tmp_path):
     # three rows keep it short; tests/semi/test_semi_train.py trains every config
-    args = ['--quick', '--crop', '32', '--lr', '0.002', '--room-splits', 'full', '1/16', '--split', '1/16',
+    args = ['--quick', '--crop', '32', '--lr', '0.002',
+            '--room-splits', 'full', '1/16', '--split', '1/16',
             '--rows', 'supervised-only', 'weak-to-strong', 'DSSN',
             '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
             '--work-dir', str(tmp_path / 'work')]

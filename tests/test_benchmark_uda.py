@@ -18,8 +18,9 @@ def run(*args):
 def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     # three rows keep it short; tests/sepico/test_sepico_train.py trains every config
     rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']
-    args = ['--quick', '--crop', '32', '--lr', '0.002', '--rows', *rows, '--data-root', toyscenes_root,
-            '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work')]
+    args = ['--quick', '--crop', '32', '--lr', '0.002', '--rows', *rows,
+            '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
+            '--work-dir', str(tmp_path / 'work')]
     first = run(*args)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
