@@ -46,7 +46,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/benchmark_semi')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    add_schedule_arguments(parser, 'semi-supervised')
+    add_schedule_arguments(parser, 'semi-supervised', iters=400)
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--room-splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
     parser.add_argument('--split', choices=[s for s in SPLITS if s != 'full'],
