@@ -156,9 +156,9 @@ def main(argv=None):
     split = choose_split(args, store.runs())
     print(f'benchmark split: {split}', flush=True)
     for seed in args.seeds:
-        room = f'room|{split}|{seed}'
-        if SUPERVISED in args.rows and room in store and f'{split}|{SUPERVISED}|{seed}' not in store:
-            store.add(f'{split}|{SUPERVISED}|{seed}', store.runs()[room])  # the same training
+        room, supervised = f'room|{split}|{seed}', f'{split}|{SUPERVISED}|{seed}'
+        if SUPERVISED in args.rows and room in store and supervised not in store:
+            store.add(supervised, store.runs()[room])  # the same training
         for row in args.rows:
             train(args, store, f'{split}|{row}|{seed}', row, split, seed)
     table = summarize(args, store.runs(), split)
