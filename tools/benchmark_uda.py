@@ -51,7 +51,7 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/benchmark_uda')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    add_schedule_arguments(parser, 'domain adaptation', iters=600)
+    add_schedule_arguments(parser, 'domain adaptation', iters=1000)
     parser.add_argument('--teacher-momentum', type=float, default=0.01,
                         help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
                         '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '
