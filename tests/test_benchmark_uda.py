@@ -25,18 +25,23 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
-    assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True,
-                                   'teacher_momentum': 0.01}
-    assert [entry['row'] for entry in results['table']] == rows
+    assert results['settings'] == {'warmup_iters': 2, 'iters': 2, 'crop': 32, 'lr': 0.002,
+                                   'quick': True, 'teacher_momentum': 0.01}
+    assert [entry['row'] for entry in results['table']] == ['source-only warm-up', *rows]
     for entry in results['table']:
         assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100
         assert entry['seeds'] == 1
-    assert results['table'][1]['step_time_s_ratio'] == 1.0
+    assert results['table'][2]['step_time_s_ratio'] == 1.0
     assert '| SePiCo DistCL |' in first.stdout
     log = open(tmp_path / 'work' / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
     assert 'target_train' in log  # the room row learns the target labels
     dumped, = glob.glob(str(tmp_path / 'work' / 'sepico-dist' / 'seed0' / '*sepico-dist*.py'))
-    assert Config.fromfile(dumped).optim_wrapper.optimizer.lr == 0.002  # every row's lr
+    dumped = Config.fromfile(dumped)
+    assert dumped.optim_wrapper.optimizer.lr == 0.002  # every row's lr
+    # every row starts from the warm-up's checkpoint; its projection head is new
+    assert dumped.model.init_checkpoint == str(tmp_path / 'work' / 'warm-up' / 'seed0' /
+                                               'iter_2.pth')
+    assert list(dumped.model.init_new_modules) == ['auxiliary_head']
 
     again = run(*args)
     assert again.returncode == 0 and 'training' not in again.stdout

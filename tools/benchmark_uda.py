@@ -1,12 +1,17 @@
 """Benchmark domain-adaptive segmentation (SePiCo) on toyscenes source -> target.
 
-Rows, all DeepLabV3+ R18 (configs/sepico) with the same source images per step (4), the same
-target images per step (4, adaptation rows), schedule, crop and augmentation, evaluated on
-target_val (student and EMA teacher):
+Per seed, a source-only warm-up (``--warmup-iters``) trains the model every row starts from
+(``init_checkpoint``; a new projection head starts at its initialisation): from scratch, the
+EMA teacher labels the target while the student is still on the background/sky plateau and
+self-training locks those labels in (README). Then every row trains ``--iters`` more
+iterations, all DeepLabV3+ R18 (configs/sepico) with the same source images per step (4), the
+same target images per step (4, adaptation rows), schedule, crop and augmentation, evaluated
+on target_val (student and EMA teacher):
 
 - room: target-supervised (the source-only config trained on target_train with its labels,
   the upper bound) against source-only;
-- source-only, self-training (DACS ClassMix, no contrast), SePiCo ProtoCL, BankCL, DistCL.
+- source-only (the warm-up continued), self-training (DACS ClassMix, no contrast), SePiCo
+  ProtoCL, BankCL, DistCL.
 
 Every training runs through tools/train.py; target_val mIoU is reported as mean and std over
 seeds, step time relative to source-only. Results are saved after every training; a rerun
@@ -27,6 +32,7 @@ from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, envir
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
+WARM_UP = 'source-only warm-up'
 ORACLE = 'target-supervised (room)'
 CONFIG_OF = {
     ORACLE: 'source-only',
@@ -51,7 +57,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/benchmark_uda')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    add_schedule_arguments(parser, 'domain adaptation', iters=1000)
+    add_schedule_arguments(parser, 'domain adaptation', iters=500)
+    parser.add_argument('--warmup-iters', type=int, default=1000,
+                        help='source-only iterations (per seed) that every row starts from')
     parser.add_argument('--teacher-momentum', type=float, default=0.01,
                         help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
                         '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '
@@ -61,16 +69,16 @@ def parse_args(argv=None):
                         help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.iters = args.seeds[:1], 2
+        args.seeds, args.iters, args.warmup_iters = args.seeds[:1], 2, 2
     return args
 
 
-def run_options(args, row, seed):
+def run_options(args, row, seed, iters):
     """--cfg-options of one training: data, seed, crop and schedule."""
     crop = f'({args.crop},{args.crop})'
     adapting = CONFIG_OF[row] not in ('source-only', )
     source = 'train_dataloader.dataset.source' if adapting else 'train_dataloader.dataset'
-    options = {'randomness.seed': seed, **schedule_options(args.iters, args.lr),
+    options = {'randomness.seed': seed, **schedule_options(iters, args.lr),
                'model.data_preprocessor.size': crop,
                'model.teacher_momentum': args.teacher_momentum,
                f'{source}.data_root': args.data_root,
@@ -95,25 +103,48 @@ def run_options(args, row, seed):
     return options
 
 
-def train(args, store, row, seed):
-    key = f'{row}|{seed}'
+def train(store, key, row, work_dir, options):
+    """Train ``row`` with ``options`` into ``work_dir`` unless ``key`` is in ``store``."""
     if key in store:
         return
-    work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
-                        f'seed{seed}')
     print(f'training {key} ...', flush=True)
-    result = train_and_evaluate(config_path(row), work_dir, run_options(args, row, seed),
-                                METRICS)
+    result = train_and_evaluate(config_path(row), work_dir, options, METRICS)
     print(f'  student {result[METRICS[0]]:.2f}  teacher {result[METRICS[1]]:.2f}  '
           f'step {result["step_time_s"]:.2f} s  wall {result["wall_s"]:.0f} s', flush=True)
     store.add(key, result)
 
 
+def warm_up(args, store, seed):
+    """Train (once per seed) the source-only model the rows start from; its checkpoint."""
+    work_dir = osp.join(args.work_dir, 'warm-up', f'seed{seed}')
+    checkpoint = osp.join(work_dir, f'iter_{args.warmup_iters}.pth')
+    key = f'{WARM_UP}|{seed}'
+    if key in store and not osp.isfile(checkpoint):  # results kept, work dir removed
+        store.runs().pop(key)
+    train(store, key, SOURCE_ONLY, work_dir,
+          run_options(args, SOURCE_ONLY, seed, args.warmup_iters))
+    return checkpoint
+
+
+def train_rows(args, store, seed):
+    rows = [row for row in args.rows if f'{row}|{seed}' not in store]
+    if not rows:
+        return
+    start = {'model.init_checkpoint': warm_up(args, store, seed),
+             'model.init_new_modules': '[auxiliary_head]'}  # the contrast rows' projection head
+    for row in rows:
+        work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
+                            f'seed{seed}')
+        train(store, f'{row}|{seed}', row, work_dir,
+              {**run_options(args, row, seed, args.iters), **start})
+
+
 def summarize(args, runs):
-    """Per row: student / teacher target_val mIoU mean and std, step time vs source-only."""
+    """Per row (the warm-up first): student / teacher target_val mIoU mean and std, step time
+    vs source-only."""
     base = runs_of(runs, SOURCE_ONLY)
     return [summary_entry(runs_of(runs, row), METRICS, base, row=row)
-            for row in args.rows if runs_of(runs, row)]
+            for row in (WARM_UP, *args.rows) if runs_of(runs, row)]
 
 
 def markdown(table):
@@ -129,11 +160,11 @@ def markdown(table):
 def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
-                        {'iters': args.iters, 'crop': args.crop, 'lr': args.lr, 'quick': args.quick,
+                        {'warmup_iters': args.warmup_iters, 'iters': args.iters, 'crop': args.crop,
+                         'lr': args.lr, 'quick': args.quick,
                          'teacher_momentum': args.teacher_momentum})
     for seed in args.seeds:
-        for row in args.rows:
-            train(args, store, row, seed)
+        train_rows(args, store, seed)
     table = summarize(args, store.runs())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))

@@ -30,7 +30,8 @@ def test_three_iterations_train_and_evaluate_on_target(name, toyscenes_root, tmp
 
 
 def test_teacher_decay_follows_min_of_warmup_and_alpha(toyscenes_root, tmp_path):
-    """mmengine momentum max(1 - alpha, 1 / (t + 1)) is the release's decay min(1 - 1/(t+1), alpha)."""
+    """mmengine momentum max(1 - alpha, 1 / (t + 1)) is the release's decay
+    min(1 - 1/(t+1), alpha)."""
     init_default_scope('mmseg')
     cfg = tiny_config(CONFIGS['source-only'], toyscenes_root, str(tmp_path))
     model = MODELS.build(cfg.model)
@@ -81,6 +82,15 @@ def test_segmentor_checkpoint_of_another_model_fails_with_its_keys(toyscenes_roo
     with pytest.raises(ValueError, match='auxiliary_head.convs.0.conv.weight') as error:
         model.init_weights()
     assert 'does not fit the student' in str(error.value)
+    # naming the projection head as new: the rest loads, the teacher copies the student
+    cfg.model.init_new_modules = ('auxiliary_head', )
+    adapted = MODELS.build(cfg.model)
+    adapted.init_weights()
+    torch.testing.assert_close(adapted.student.backbone.stem[0].weight,
+                               source_only.student.backbone.stem[0].weight)
+    for key, value in adapted.teacher.module.state_dict().items():
+        torch.testing.assert_close(value, adapted.student.state_dict()[key])
+    cfg.model.init_new_modules = ()
     # a checkpoint of the same architecture loads into student and EMA teacher
     same = MODELS.build(cfg.model)
     torch.save({'state_dict': same.state_dict()}, path)

@@ -48,12 +48,16 @@ class SemiSupervisedSegmentor(BaseModel):
         init_checkpoint (str, optional): checkpoint of the student's
             segmentor (e.g. a source-only or supervised run), loaded strictly
             into the student and the teacher by :meth:`init_weights`.
+        init_new_modules (tuple[str]): student submodules that
+            ``init_checkpoint`` may lack, e.g. ``('auxiliary_head', )`` for a
+            projection head the initial model did not have; they keep their
+            initialisation. Every other key must fit.
     """
 
     def __init__(self, segmentor, data_preprocessor=None, teacher_momentum=0.01,
                  labeled_weight=1.0, predict_on='teacher',
                  teacher_ema=dict(type='ExponentialMovingAverage'), init_checkpoint=None,
-                 init_cfg=None):
+                 init_new_modules=(), init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.student = MODELS.build(segmentor)
         self.teacher = MODELS.build(dict(teacher_ema, model=self.student,
@@ -61,6 +65,7 @@ class SemiSupervisedSegmentor(BaseModel):
         self.labeled_weight = labeled_weight
         self.predict_on = predict_on
         self.init_checkpoint = init_checkpoint
+        self.init_new_modules = tuple(init_new_modules)
 
     def init_weights(self):
         super().init_weights()
@@ -72,20 +77,25 @@ class SemiSupervisedSegmentor(BaseModel):
 
         Accepts a plain segmentor's checkpoint or one of this class (its
         ``student.*`` weights). Raises ``ValueError`` naming the missing,
-        unexpected and mis-shaped keys when it holds another model.
+        unexpected and mis-shaped keys when it holds another model; keys of
+        ``init_new_modules`` may be missing. The teacher is a copy of the
+        loaded student.
         """
         checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
         state = checkpoint.get('state_dict', checkpoint)
         if any(key.startswith('student.') for key in state):
             state = {key[len('student.'):]: value for key, value in state.items()
                      if key.startswith('student.')}
-        for name, branch in (('student', self.student), ('EMA teacher', self.teacher.module)):
-            missing, unexpected, reshaped = state_dict_mismatch(branch.state_dict(), state)
-            if missing or unexpected or reshaped:
-                raise ValueError(
-                    f'{filename} does not fit the {name}: missing keys {missing}, '
-                    f'unexpected keys {unexpected}, keys of another shape {reshaped}')
-            branch.load_state_dict(state)
+        missing, unexpected, reshaped = state_dict_mismatch(self.student.state_dict(), state)
+        new = tuple(f'{module}.' for module in self.init_new_modules)
+        missing = [key for key in missing if not key.startswith(new)]
+        if missing or unexpected or reshaped:
+            raise ValueError(
+                f'{filename} does not fit the student (and its EMA teacher): missing keys '
+                f'{missing}, unexpected keys {unexpected}, keys of another shape {reshaped} '
+                '(init_new_modules names heads the checkpoint may lack)')
+        self.student.load_state_dict(state, strict=False)
+        self.teacher.module.load_state_dict(self.student.state_dict())
 
     @property
     def predict_on(self):
