@@ -117,7 +117,7 @@ def train(store, key, row, work_dir, options):
 def warm_up(args, store, seed):
     """Train (once per seed) the source-only model the rows start from; its checkpoint."""
     work_dir = osp.join(args.work_dir, 'warm-up', f'seed{seed}')
-    checkpoint = osp.join(work_dir, f'iter_{args.warmup_iters}.pth')
+    checkpoint = osp.abspath(osp.join(work_dir, f'iter_{args.warmup_iters}.pth'))
     key = f'{WARM_UP}|{seed}'
     if key in store and not osp.isfile(checkpoint):  # results kept, work dir removed
         store.runs().pop(key)
