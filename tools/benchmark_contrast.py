@@ -25,7 +25,7 @@ import sys
 
 from densecl.engine.benchmark import (ResultStore, environment, mean_std, mean_std_cell,
                                       ratio_cell, runs_of, schedule_options,
-                                      summary_entry, train_and_evaluate)
+                                      summary_entry)
 
 CONFIGS = 'configs/contrast'
 ROWS = {
@@ -116,17 +116,6 @@ def markdown(table):
     return '\n'.join(lines)
 
 
-def train(args, store, key, row, work_dir, options):
-    """Train ``row`` with ``options`` unless ``key`` is in ``store``; store the result."""
-    if key in store:
-        return
-    print(f'training {key} ...', flush=True)
-    result = train_and_evaluate(osp.join(CONFIGS, ROWS[row]), work_dir, options)
-    print(f'  mIoU {result["mIoU"]:.2f}  step {result["step_time_s"]:.2f} s  '
-          f'peak {result["peak_rss_mib"]:.0f} MiB  wall {result["wall_s"]:.0f} s', flush=True)
-    store.add(key, result)
-
-
 def study(args, store):
     """Train each STUDY variant per seed at the 1/8 split (skipping finished ones)."""
     for seed in args.seeds:
@@ -134,9 +123,10 @@ def study(args, store):
             row, scale, extra = STUDY[name]
             iters = args.iters * scale
             options = {**run_options(args, STUDY_SPLIT, seed, iters), **extra(args.iters)}
-            train(args, store, f'{name}|{seed}', row,
-                  osp.join(args.work_dir, 'study', name.replace(' ', '_').replace(',', ''),
-                           f'seed{seed}'), options)
+            store.train_once(f'{name}|{seed}', osp.join(CONFIGS, ROWS[row]),
+                             osp.join(args.work_dir, 'study',
+                                      name.replace(' ', '_').replace(',', ''), f'seed{seed}'),
+                             options)
 
 
 def study_table(args, runs):
@@ -177,8 +167,8 @@ def main(argv=None):
             for row in args.rows:
                 work_dir = osp.join(args.work_dir, split.replace('/', '-'),
                                     ROWS[row][:-3], f'seed{seed}')
-                train(args, store, f'{split}|{row}|{seed}', row, work_dir,
-                      run_options(args, split, seed, args.iters))
+                store.train_once(f'{split}|{row}|{seed}', osp.join(CONFIGS, ROWS[row]),
+                                 work_dir, run_options(args, split, seed, args.iters))
     table = summarize(args, store.runs())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))

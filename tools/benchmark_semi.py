@@ -23,7 +23,7 @@ import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
                                       mean_std, mean_std_cell, ratio_cell, runs_of,
-                                      schedule_options, summary_entry, train_and_evaluate)
+                                      schedule_options, summary_entry)
 
 CONFIGS = 'configs/semi'
 SUPERVISED = 'supervised-only'
@@ -95,15 +95,10 @@ def run_options(args, row, split, seed):
 
 
 def train(args, store, key, row, split, seed):
-    if key in store:
-        return
+    """Train ``row`` on ``split`` (once: a rerun skips stored keys)."""
     work_dir = osp.join(args.work_dir, split.replace('/', '-'), ROWS[row][:-3], f'seed{seed}')
-    print(f'training {key} ...', flush=True)
-    result = train_and_evaluate(osp.join(CONFIGS, ROWS[row]), work_dir,
-                                run_options(args, row, split, seed), METRICS)
-    print(f'  student {result[METRICS[0]]:.2f}  teacher {result[METRICS[1]]:.2f}  '
-          f'step {result["step_time_s"]:.2f} s  wall {result["wall_s"]:.0f} s', flush=True)
-    store.add(key, result)
+    store.train_once(key, osp.join(CONFIGS, ROWS[row]), work_dir,
+                     run_options(args, row, split, seed), METRICS)
 
 
 def choose_split(args, runs):

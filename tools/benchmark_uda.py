@@ -28,7 +28,7 @@ import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
                                       mean_std_cell, ratio_cell, runs_of, schedule_options,
-                                      summary_entry, train_and_evaluate)
+                                      summary_entry)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -103,17 +103,6 @@ def run_options(args, row, seed, iters):
     return options
 
 
-def train(store, key, row, work_dir, options):
-    """Train ``row`` with ``options`` into ``work_dir`` unless ``key`` is in ``store``."""
-    if key in store:
-        return
-    print(f'training {key} ...', flush=True)
-    result = train_and_evaluate(config_path(row), work_dir, options, METRICS)
-    print(f'  student {result[METRICS[0]]:.2f}  teacher {result[METRICS[1]]:.2f}  '
-          f'step {result["step_time_s"]:.2f} s  wall {result["wall_s"]:.0f} s', flush=True)
-    store.add(key, result)
-
-
 def warm_up(args, store, seed):
     """Train (once per seed) the source-only model the rows start from; its checkpoint."""
     work_dir = osp.join(args.work_dir, 'warm-up', f'seed{seed}')
@@ -121,8 +110,8 @@ def warm_up(args, store, seed):
     key = f'{WARM_UP}|{seed}'
     if key in store and not osp.isfile(checkpoint):  # results kept, work dir removed
         store.runs().pop(key)
-    train(store, key, SOURCE_ONLY, work_dir,
-          run_options(args, SOURCE_ONLY, seed, args.warmup_iters))
+    store.train_once(key, config_path(SOURCE_ONLY), work_dir,
+                     run_options(args, SOURCE_ONLY, seed, args.warmup_iters), METRICS)
     return checkpoint
 
 
@@ -135,8 +124,8 @@ def train_rows(args, store, seed):
     for row in rows:
         work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
                             f'seed{seed}')
-        train(store, f'{row}|{seed}', row, work_dir,
-              {**run_options(args, row, seed, args.iters), **start})
+        store.train_once(f'{row}|{seed}', config_path(row), work_dir,
+                         {**run_options(args, row, seed, args.iters), **start}, METRICS)
 
 
 def summarize(args, runs):

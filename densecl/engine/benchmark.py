@@ -182,6 +182,18 @@ class ResultStore:
     def runs(self):
         return self.data['runs']
 
+    def train_once(self, key, config, work_dir, cfg_options, metrics=('mIoU', )):
+        """:func:`train_and_evaluate` ``config`` and store the result under ``key``,
+        unless ``key`` is already stored (so that a rerun resumes the benchmark)."""
+        if key in self:
+            return
+        print(f'training {key} ...', flush=True)
+        result = train_and_evaluate(config, work_dir, cfg_options, metrics)
+        scores = '  '.join(f'{name} {result[name]:.2f}' for name in metrics)
+        print(f'  {scores}  step {result["step_time_s"]:.2f} s  '
+              f'peak {result["peak_rss_mib"]:.0f} MiB  wall {result["wall_s"]:.0f} s', flush=True)
+        self.add(key, result)
+
     def save(self, **extra):
         self.data.update(extra)
         os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)

@@ -11,7 +11,8 @@ class TeacherStudentValLoop(ValLoop):
 
     The dataset is run once per branch (the model's ``predict_on``); the
     metrics are logged as ``student/<metric>`` and ``teacher/<metric>``
-    (e.g. ``teacher/mIoU``); the model's ``predict_on`` is restored afterwards. Arguments are those of mmengine's ValLoop.
+    (e.g. ``teacher/mIoU``); the model's ``predict_on`` is restored
+    afterwards. Arguments are those of mmengine's ValLoop.
     """
     branches = ('student', 'teacher')
 

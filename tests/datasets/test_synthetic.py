@@ -132,7 +132,8 @@ def test_nested_fraction_splits(data):
         lines = (data / 'splits' / f'train_1-{k}.txt').read_text().split()
         assert len(lines) == -(-len(train) // k)
         subsets[k] = set(lines)
-    assert subsets[64] <= subsets[32] <= subsets[16] <= subsets[8] <= subsets[4] <= subsets[2] <= train
+    assert (subsets[64] <= subsets[32] <= subsets[16] <= subsets[8] <= subsets[4] <= subsets[2]
+            <= train)
 
 
 def test_outliers_disjoint_from_anomalies():

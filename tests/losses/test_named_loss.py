@@ -12,7 +12,8 @@ LOSSES = {OutlierEnergyLoss: {}, PixelContrastLoss: {}, PixelSupConLoss: {},
 
 @pytest.mark.parametrize('loss_type', list(LOSSES), ids=lambda t: t.__name__)
 def test_loss_name_must_start_with_loss(loss_type):
-    with pytest.raises(ValueError, match=f"{loss_type.__name__}: loss_name must start with 'loss_'"):
+    message = f"{loss_type.__name__}: loss_name must start with 'loss_'"
+    with pytest.raises(ValueError, match=message):
         loss_type(**LOSSES[loss_type], loss_name='contrast')
     loss = loss_type(**LOSSES[loss_type], loss_weight=0.5, loss_name='loss_x')
     assert (loss.loss_name, loss.loss_weight) == ('loss_x', 0.5)

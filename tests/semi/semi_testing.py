@@ -7,7 +7,8 @@ from teacher_student_testing import ROOT, config_with_options, labelled_dataset_
 from teacher_student_testing import tiny_options as tiny_teacher_student_options
 
 CONFIGS = {
-    name: osp.join(ROOT, 'configs/semi', f'deeplabv3plus_r18-d16_{name}_1k_toyscenes-1-16-128x128.py')
+    name: osp.join(ROOT, 'configs/semi',
+                   f'deeplabv3plus_r18-d16_{name}_1k_toyscenes-1-16-128x128.py')
     for name in ('supervised', 'weak-to-strong', 'weak-to-strong-contrast', 'css-cross',
                  'css-mix', 'dssn')
 }

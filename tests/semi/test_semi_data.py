@@ -1,6 +1,4 @@
 """Strong views, the semi-supervised dataset and sampler, the data preprocessor, bad splits."""
-import os.path as osp
-
 import numpy as np
 import pytest
 import torch
@@ -114,6 +112,7 @@ def test_data_preprocessor_batches_views_and_marks_padding():
     assert batch['inputs'].shape == (1, 3, 8, 8)
     extra = batch['unlabeled']
     assert extra['weak'].shape == (1, 3, 8, 8) and len(extra['strong']) == 2
-    assert (extra['strong'][1][0, :, :6, :5] == 2).all() and (extra['strong'][1][0, :, 6:] == 0).all()
+    strong_label = extra['strong'][1][0]
+    assert (strong_label[:, :6, :5] == 2).all() and (strong_label[:, 6:] == 0).all()
     assert extra['valid'][0].sum() == 30 and extra['valid'][0, :6, :5].all()
     assert torch.equal(extra['cutmix_box'][0][0], extra['valid'][0])
