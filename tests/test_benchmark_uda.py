@@ -1,10 +1,12 @@
 """tools/benchmark_uda.py --quick: rows, JSON, reruns skip."""
 import glob
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
 
+import torch
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -30,7 +32,15 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert [entry['row'] for entry in results['table']] == ['source-only warm-up', *rows]
     for entry in results['table']:
         assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100
-        assert entry['seeds'] == 1
+        assert 0 <= entry['AdaBN teacher/mIoU'] <= 100
+        assert entry['seeds'] == entry['AdaBN seeds'] == 1
+    assert sorted(k for k in results['runs'] if k.startswith('AdaBN|')) == sorted(
+        f'AdaBN|{row}|0' for row in ['source-only warm-up', *rows])
+    # the AdaBN evaluation used a checkpoint recalibrated on every target_train image
+    recalibrated = torch.load(tmp_path / 'work' / 'source-only' / 'seed0' / 'adabn' /
+                              'recalibrated_bn.pth', map_location='cpu', weights_only=False)
+    target_train = osp.join(toyscenes_root, 'img_dir', 'target_train')
+    assert recalibrated['meta']['recalibrated_bn']['images'] == len(os.listdir(target_train))
     assert results['table'][2]['step_time_s_ratio'] == 1.0
     assert '| SePiCo DistCL |' in first.stdout
     log = open(tmp_path / 'work' / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
@@ -45,3 +55,4 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
 
     again = run(*args)
     assert again.returncode == 0 and 'training' not in again.stdout
+    assert 'AdaBN|' not in again.stdout  # evaluations are not repeated either

@@ -23,8 +23,8 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, mean_std, mean_std_cell,
-                                      ratio_cell, runs_of, schedule_options,
+from densecl.engine.benchmark import (ResultStore, environment, markdown_table, mean_std,
+                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
                                       summary_entry)
 
 CONFIGS = 'configs/contrast'
@@ -107,13 +107,11 @@ def summarize(args, runs):
 
 
 def markdown(table):
-    lines = ['| labels | row | val mIoU (mean ± std) | seeds | step time | peak memory |',
-             '| --- | --- | --- | --- | --- | --- |']
-    for e in table:
-        lines.append(f"| {e['split']} | {e['row']} | {mean_std_cell(e, 'mIoU')} "
-                     f"| {e['seeds']} | {ratio_cell(e, 'step_time_s_ratio')} "
-                     f"| {ratio_cell(e, 'peak_rss_mib_ratio')} |")
-    return '\n'.join(lines)
+    return markdown_table(
+        ['labels', 'row', 'val mIoU (mean ± std)', 'seeds', 'step time', 'peak memory'],
+        [[e['split'], e['row'], mean_std_cell(e, 'mIoU'), e['seeds'],
+          ratio_cell(e, 'step_time_s_ratio'), ratio_cell(e, 'peak_rss_mib_ratio')]
+         for e in table])
 
 
 def study(args, store):
@@ -132,9 +130,7 @@ def study(args, store):
 def study_table(args, runs):
     """(entries, markdown): each finished variant's mIoU over all seeds on record and its
     change from the baseline trained for as many iterations (mean over the same seeds)."""
-    lines = ['| variant (1/8 labels) | iterations | seeds | val mIoU (mean ± std) '
-             '| change vs baseline of same length |', '| --- | --- | --- | --- | --- |']
-    table = []
+    table, lines = [], []
     for name, (row, scale, _) in STUDY.items():
         base_name = 'baseline' if scale == 1 else f'baseline, {scale}x iterations'
         seeds = [k.split('|')[1] for k in runs if k.split('|')[0] == name]
@@ -147,9 +143,10 @@ def study_table(args, runs):
             entry['change'] = entry['mIoU'] - mean_std(base)[0]
         table.append(entry)
         change = f"{entry['change']:+.1f}" if 'change' in entry else '-'
-        lines.append(f"| {name} | {entry['iters']} | {entry['seeds']} "
-                     f"| {mean_std_cell(entry, 'mIoU')} | {change} |")
-    return table, '\n'.join(lines)
+        lines.append([name, entry['iters'], entry['seeds'], mean_std_cell(entry, 'mIoU'), change])
+    return table, markdown_table(['variant (1/8 labels)', 'iterations', 'seeds',
+                                  'val mIoU (mean ± std)', 'change vs baseline of same length'],
+                                 lines)
 
 
 def main(argv=None):

@@ -18,7 +18,7 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint,
+from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint, markdown_table,
                                       mean_std_cell, ratio_cell, runs_of, schedule_options,
                                       summary_entry, train_and_evaluate)
 
@@ -84,17 +84,16 @@ def summarize(runs):
 
 
 def markdown(table, closed):
-    lines = [f'closed-set DeepLabV3+ R18: val mIoU {closed["mIoU"]:.1f}' if closed else '', '',
-             '| row | AUROC | AP | FPR95 | FPR95 (first TPR >= 95%) | val mIoU (Δ closed-set) '
-             '| seeds | step time | peak memory |',
-             '| --- | --- | --- | --- | --- | --- | --- | --- | --- |']
+    rows = []
     for e in table:
         delta = f" ({e['mIoU_delta']:+.2f})" if 'mIoU_delta' in e else ''
-        scores = ' | '.join(mean_std_cell(e, m) for m in ('AUROC', 'AP', 'FPR95', 'FPR95_first'))
-        lines.append(f"| {e['row']} | {scores} | {e['mIoU']:.1f}{delta} | {e['seeds']} "
-                     f"| {ratio_cell(e, 'step_time_s_ratio')} "
-                     f"| {ratio_cell(e, 'peak_rss_mib_ratio')} |")
-    return '\n'.join(lines)
+        scores = [mean_std_cell(e, m) for m in ('AUROC', 'AP', 'FPR95', 'FPR95_first')]
+        rows.append([e['row'], *scores, f"{e['mIoU']:.1f}{delta}", e['seeds'],
+                     ratio_cell(e, 'step_time_s_ratio'), ratio_cell(e, 'peak_rss_mib_ratio')])
+    caption = f'closed-set DeepLabV3+ R18: val mIoU {closed["mIoU"]:.1f}' if closed else ''
+    return caption + '\n\n' + markdown_table(
+        ['row', 'AUROC', 'AP', 'FPR95', 'FPR95 (first TPR >= 95%)', 'val mIoU (Δ closed-set)',
+         'seeds', 'step time', 'peak memory'], rows)
 
 
 def main(argv=None):

@@ -25,8 +25,9 @@ import os.path as osp
 import subprocess
 import sys
 
-from densecl.engine.benchmark import (ROOT, ResultStore, environment, mean_std_cell, runs_of,
-                                      schedule_options, summary_entry, train, train_and_evaluate)
+from densecl.engine.benchmark import (ROOT, ResultStore, environment, markdown_table, mean_std_cell,
+                                      runs_of, schedule_options, summary_entry, train,
+                                      train_and_evaluate)
 
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
@@ -146,14 +147,12 @@ def summarize(args, runs):
 
 
 def markdown(table):
-    lines = ['| backbone | linear probe mIoU | fine-tune 1/16 mIoU | alignment | uniformity '
-             '| pretraining step | seeds |', '| --- | --- | --- | --- | --- | --- | --- |']
-    for e in table:
-        lines.append(f"| {e['row']} | {mean_std_cell(e, 'probe_mIoU')} "
-                     f"| {mean_std_cell(e, 'finetune_mIoU')} | {mean_std_cell(e, 'alignment', 3)} "
-                     f"| {mean_std_cell(e, 'uniformity', 3)} "
-                     f"| {mean_std_cell(e, 'pretrain_step_time_s', 2, ' s')} | {e['seeds']} |")
-    return '\n'.join(lines)
+    return markdown_table(
+        ['backbone', 'linear probe mIoU', 'fine-tune 1/16 mIoU', 'alignment', 'uniformity',
+         'pretraining step', 'seeds'],
+        [[e['row'], mean_std_cell(e, 'probe_mIoU'), mean_std_cell(e, 'finetune_mIoU'),
+          mean_std_cell(e, 'alignment', 3), mean_std_cell(e, 'uniformity', 3),
+          mean_std_cell(e, 'pretrain_step_time_s', 2, ' s'), e['seeds']] for e in table])
 
 
 def run_row(args, row, seed):

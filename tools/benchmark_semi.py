@@ -22,7 +22,7 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
-                                      mean_std, mean_std_cell, ratio_cell, runs_of,
+                                      markdown_table, mean_std, mean_std_cell, ratio_cell, runs_of,
                                       schedule_options, summary_entry)
 
 CONFIGS = 'configs/semi'
@@ -131,13 +131,10 @@ def summarize(args, runs, split):
 
 
 def markdown(table):
-    lines = ['| labels | row | student mIoU | teacher mIoU | seeds | step time |',
-             '| --- | --- | --- | --- | --- | --- |']
-    for e in table:
-        scores = ' | '.join(mean_std_cell(e, m) for m in METRICS)
-        lines.append(f"| {e['split']} | {e['row']} | {scores} | {e['seeds']} "
-                     f"| {ratio_cell(e, 'step_time_s_ratio')} |")
-    return '\n'.join(lines)
+    return markdown_table(
+        ['labels', 'row', 'student mIoU', 'teacher mIoU', 'seeds', 'step time'],
+        [[e['split'], e['row'], *(mean_std_cell(e, m) for m in METRICS), e['seeds'],
+          ratio_cell(e, 'step_time_s_ratio')] for e in table])
 
 
 def main(argv=None):

@@ -14,8 +14,11 @@ on target_val (student and EMA teacher):
   ProtoCL, BankCL, DistCL.
 
 Every training runs through tools/train.py; target_val mIoU is reported as mean and std over
-seeds, step time relative to source-only. Results are saved after every training; a rerun
-skips finished ones, so the benchmark can be finished in several runs.
+seeds, step time relative to source-only. Each checkpoint is also evaluated (teacher) after
+AdaBN, i.e. with its BatchNorm statistics re-estimated on the target_train images
+(tools/recalibrate_bn.py): how much of a row's gain a label-free statistics swap already
+gives. Results are saved after every training and evaluation; a rerun skips finished ones, so
+the benchmark can be finished in several runs.
 
 Example::
 
@@ -27,8 +30,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
-                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
-                                      summary_entry)
+                                      evaluate_recalibrated, markdown_table, mean_std_cell,
+                                      ratio_cell, runs_of, schedule_options, summary_entry)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -44,6 +47,8 @@ CONFIG_OF = {
 }
 ROWS = list(CONFIG_OF)
 METRICS = ('student/mIoU', 'teacher/mIoU')
+ADABN = 'AdaBN'  # key prefix of the recalibrated evaluations
+ADABN_METRIC = 'AdaBN teacher/mIoU'
 
 
 def config_path(row):
@@ -103,10 +108,19 @@ def run_options(args, row, seed, iters):
     return options
 
 
+def work_dir_of(args, row, seed):
+    """(work dir, final checkpoint) of ``row`` trained with ``seed``."""
+    if row == WARM_UP:
+        work_dir = osp.join(args.work_dir, 'warm-up', f'seed{seed}')
+        return work_dir, osp.abspath(osp.join(work_dir, f'iter_{args.warmup_iters}.pth'))
+    work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
+                        f'seed{seed}')
+    return work_dir, osp.join(work_dir, f'iter_{args.iters}.pth')
+
+
 def warm_up(args, store, seed):
     """Train (once per seed) the source-only model the rows start from; its checkpoint."""
-    work_dir = osp.join(args.work_dir, 'warm-up', f'seed{seed}')
-    checkpoint = osp.abspath(osp.join(work_dir, f'iter_{args.warmup_iters}.pth'))
+    work_dir, checkpoint = work_dir_of(args, WARM_UP, seed)
     key = f'{WARM_UP}|{seed}'
     if key in store and not osp.isfile(checkpoint):  # results kept, work dir removed
         store.runs().pop(key)
@@ -122,28 +136,50 @@ def train_rows(args, store, seed):
     start = {'model.init_checkpoint': warm_up(args, store, seed),
              'model.init_new_modules': '[auxiliary_head]'}  # the contrast rows' projection head
     for row in rows:
-        work_dir = osp.join(args.work_dir, CONFIG_OF[row] + ('-oracle' if row == ORACLE else ''),
-                            f'seed{seed}')
-        store.train_once(f'{row}|{seed}', config_path(row), work_dir,
+        store.train_once(f'{row}|{seed}', config_path(row), work_dir_of(args, row, seed)[0],
                          {**run_options(args, row, seed, args.iters), **start}, METRICS)
+
+
+def recalibrate_rows(args, store, seed):
+    """Evaluate each trained row's teacher after AdaBN on target_train (once per checkpoint)."""
+    options = {'test_dataloader.dataset.data_root': args.data_root}
+    if args.quick:
+        options.update({'test_dataloader.num_workers': 0,
+                        'test_dataloader.persistent_workers': False})
+    for row in (WARM_UP, *args.rows):
+        key = f'{ADABN}|{row}|{seed}'
+        work_dir, checkpoint = work_dir_of(args, row, seed)
+        if key in store or f'{row}|{seed}' not in store:
+            continue
+        if not osp.isfile(checkpoint):
+            print(f'{key}: no {checkpoint} (work dir removed?), not evaluated', flush=True)
+            continue
+        config = config_path(SOURCE_ONLY if row == WARM_UP else row)
+        result = evaluate_recalibrated(config, checkpoint, 'img_dir/target_train',
+                                       osp.join(work_dir, 'adabn'), options, ('mIoU', ))
+        print(f"{key}: {result['mIoU']:.2f}", flush=True)
+        store.add(key, {ADABN_METRIC: result['mIoU'], 'test_wall_s': result['test_wall_s']})
 
 
 def summarize(args, runs):
     """Per row (the warm-up first): student / teacher target_val mIoU mean and std, step time
     vs source-only."""
     base = runs_of(runs, SOURCE_ONLY)
-    return [summary_entry(runs_of(runs, row), METRICS, base, row=row)
-            for row in (WARM_UP, *args.rows) if runs_of(runs, row)]
+    table = []
+    for row in (WARM_UP, *args.rows):
+        if runs_of(runs, row):
+            entry = summary_entry(runs_of(runs, row), METRICS, base, row=row)
+            adabn = summary_entry(runs_of(runs, ADABN, row), (ADABN_METRIC, ))
+            table.append({**entry, **adabn, 'seeds': entry['seeds'], 'AdaBN seeds': adabn['seeds']})
+    return table
 
 
 def markdown(table):
-    lines = ['| row | student target mIoU | teacher target mIoU | seeds | step time |',
-             '| --- | --- | --- | --- | --- |']
-    for e in table:
-        scores = ' | '.join(mean_std_cell(e, m) for m in METRICS)
-        lines.append(f"| {e['row']} | {scores} | {e['seeds']} "
-                     f"| {ratio_cell(e, 'step_time_s_ratio')} |")
-    return '\n'.join(lines)
+    return markdown_table(
+        ['row', 'student target mIoU', 'teacher target mIoU', 'seeds', 'step time',
+         'teacher after AdaBN'],
+        [[e['row'], *(mean_std_cell(e, m) for m in METRICS), e['seeds'],
+          ratio_cell(e, 'step_time_s_ratio'), mean_std_cell(e, ADABN_METRIC)] for e in table])
 
 
 def main(argv=None):
@@ -154,6 +190,7 @@ def main(argv=None):
                          'teacher_momentum': args.teacher_momentum})
     for seed in args.seeds:
         train_rows(args, store, seed)
+        recalibrate_rows(args, store, seed)
     table = summarize(args, store.runs())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))

@@ -1,4 +1,5 @@
 from .. import compat  # noqa: F401  (without mmseg: ImportError naming the installs)
+from .batchnorm import recalibrate_batchnorm
 from .checkpoint import backbone_state_dict, checkpoint_mismatch, state_dict_mismatch
 from .config import check_cfg_options, check_config, load_config
 from .distributed import setup_cpu_distributed
@@ -10,6 +11,6 @@ from .resume import find_resume_checkpoint
 __all__ = [
     'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options', 'check_config',
     'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
-    'PixProMomentumHook', 'QueueLengthCheckHook', 'setup_cpu_distributed',
+    'PixProMomentumHook', 'QueueLengthCheckHook', 'recalibrate_batchnorm', 'setup_cpu_distributed',
     'state_dict_mismatch', 'TeacherStudentValLoop'
 ]

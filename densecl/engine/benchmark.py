@@ -50,13 +50,13 @@ def _last_scalars(work_dir):
 
 
 def _run_tool(tool, args, work_dir, cfg_options, log):
-    """Run ``tools/<tool>.py args --work-dir work_dir --cfg-options ...``; (wall s, rusage).
+    """Run ``tools/<tool>.py args --cfg-options ...``, its output logged in ``work_dir``
+    unless ``log`` is given; (wall s, rusage).
 
     Raises:
         RuntimeError: when the tool fails, with the tail of its output.
     """
-    command = [sys.executable, osp.join(ROOT, 'tools', f'{tool}.py'), *args,
-               '--work-dir', work_dir]
+    command = [sys.executable, osp.join(ROOT, 'tools', f'{tool}.py'), *args]
     if cfg_options:
         command += ['--cfg-options'] + [f'{key}={value}' for key, value in cfg_options.items()]
     os.makedirs(work_dir, exist_ok=True)
@@ -110,7 +110,8 @@ def train(config, work_dir, cfg_options, log=None):
     Raises:
         RuntimeError: when training fails, with the tail of its output.
     """
-    wall, usage = _run_tool('train', [config], work_dir, cfg_options, log)
+    wall, usage = _run_tool('train', [config, '--work-dir', work_dir], work_dir, cfg_options,
+                            log)
     records = _last_scalars(work_dir)
     step_times = [r['time'] for r in records if 'time' in r and 'loss' in r]
     costs = {
@@ -146,7 +147,8 @@ def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=
     Raises:
         RuntimeError: when testing fails (with its output's tail) or logs none of ``metrics``.
     """
-    wall, _ = _run_tool('test', [config, checkpoint], work_dir, cfg_options, log)
+    wall, _ = _run_tool('test', [config, checkpoint, '--work-dir', work_dir], work_dir,
+                        cfg_options, log)
     runs = sorted(d for d in os.listdir(work_dir) if osp.isfile(osp.join(work_dir, d, f'{d}.json')))
     if not runs:
         raise RuntimeError(f'no <timestamp>/<timestamp>.json under {work_dir}: did testing log?')
@@ -155,6 +157,19 @@ def evaluate_checkpoint(config, checkpoint, work_dir, cfg_options, metrics, log=
     if not all(name in record for name in metrics):
         raise RuntimeError(f'{work_dir}: testing logged {sorted(record)}, not {list(metrics)}')
     return {**{name: record[name] for name in metrics}, 'test_wall_s': wall}
+
+
+def evaluate_recalibrated(config, checkpoint, img_dir, work_dir, cfg_options, metrics):
+    """AdaBN: ``tools/recalibrate_bn.py`` (BatchNorm statistics of the images of ``img_dir``)
+    into ``work_dir``, then :func:`evaluate_checkpoint` of the result.
+
+    Raises:
+        RuntimeError: when either tool fails, with the tail of its output.
+    """
+    recalibrated = osp.join(work_dir, 'recalibrated_bn.pth')
+    _run_tool('recalibrate_bn', [config, checkpoint, recalibrated, '--img-dir', img_dir],
+              work_dir, cfg_options, None)
+    return evaluate_checkpoint(config, recalibrated, work_dir, cfg_options, metrics)
 
 
 class ResultStore:
@@ -238,3 +253,9 @@ def mean_std_cell(entry, key, digits=1, unit=''):
 def ratio_cell(entry, key):
     """Markdown cell '1.23x' of a cost ratio in a summary entry; '-' without a baseline."""
     return f'{entry[key]:.2f}x' if key in entry else '-'
+
+
+def markdown_table(columns, rows):
+    """A markdown table with header ``columns`` and one line per list of cells in ``rows``."""
+    lines = [columns, ['---'] * len(columns), *rows]
+    return '\n'.join('| ' + ' | '.join(str(cell) for cell in line) + ' |' for line in lines)
