@@ -24,8 +24,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, environment, markdown_table, mean_std,
-                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
-                                      summary_entry)
+                                      mean_std_cell, quick_options, ratio_cell, runs_of,
+                                      schedule_options, summary_entry)
 
 CONFIGS = 'configs/contrast'
 ROWS = {
@@ -85,13 +85,7 @@ def run_options(args, split, seed, iters):
                'train_dataloader.dataset.ann_file': SPLITS[split]}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = args.data_root
-    if args.quick:
-        options.update({'train_dataloader.batch_size': 2,
-                        'train_dataloader.num_workers': 0,
-                        'train_dataloader.persistent_workers': False,
-                        'val_dataloader.num_workers': 0,
-                        'val_dataloader.persistent_workers': False})
-    return options
+    return {**options, **quick_options(args.quick)}
 
 
 def summarize(args, runs):

@@ -19,8 +19,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint, markdown_table,
-                                      mean_std_cell, ratio_cell, runs_of, schedule_options,
-                                      summary_entry, train_and_evaluate)
+                                      mean_std_cell, quick_options, ratio_cell, runs_of,
+                                      schedule_options, summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/rpl'
 CLOSED_SET = 'deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py'
@@ -54,13 +54,9 @@ def parse_args(argv=None):
 
 
 def data_options(args):
-    options = {f'{loader}.dataset.data_root': args.data_root
-               for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
-    if args.quick:
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            options.update({f'{loader}.num_workers': 0, f'{loader}.persistent_workers': False})
-        options['train_dataloader.batch_size'] = 2
-    return options
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    return {**{f'{loader}.dataset.data_root': args.data_root for loader in loaders},
+            **quick_options(args.quick, loaders)}
 
 
 def train_options(args, iters, seed):

@@ -26,8 +26,8 @@ import subprocess
 import sys
 
 from densecl.engine.benchmark import (ROOT, ResultStore, environment, markdown_table, mean_std_cell,
-                                      runs_of, schedule_options, summary_entry, train,
-                                      train_and_evaluate)
+                                      quick_options, runs_of, schedule_options, summary_entry,
+                                      train, train_and_evaluate)
 
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
@@ -67,13 +67,8 @@ def parse_args(argv=None):
 
 
 def loader_options(args, loaders):
-    options = {f'{loader}.dataset.data_root': args.data_root for loader in loaders}
-    if args.quick:
-        options['train_dataloader.batch_size'] = 2
-        for loader in loaders:
-            options[f'{loader}.num_workers'] = 0
-            options[f'{loader}.persistent_workers'] = False
-    return options
+    return {**{f'{loader}.dataset.data_root': args.data_root for loader in loaders},
+            **quick_options(args.quick, loaders)}
 
 
 def pretrain_options(args, seed):

@@ -22,8 +22,8 @@ import os.path as osp
 import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
-                                      markdown_table, mean_std, mean_std_cell, ratio_cell, runs_of,
-                                      schedule_options, summary_entry)
+                                      markdown_table, mean_std, mean_std_cell, quick_options,
+                                      ratio_cell, runs_of, schedule_options, summary_entry)
 
 CONFIGS = 'configs/semi'
 SUPERVISED = 'supervised-only'
@@ -82,16 +82,7 @@ def run_options(args, row, split, seed):
                         'train_dataloader.dataset.unlabeled.pipeline.2.crop_size': crop})
     if row.startswith('CSS'):
         options['model.rampdown_iters'] = args.iters
-    if args.quick:
-        options.update({'train_dataloader.batch_size': 4 if semi else 2,
-                        'train_dataloader.num_workers': 0,
-                        'train_dataloader.persistent_workers': False,
-                        'val_dataloader.num_workers': 0,
-                        'val_dataloader.persistent_workers': False})
-        if semi:
-            options.update({'train_dataloader.sampler.batch_size': 4,
-                            'train_dataloader.sampler.num_labeled': 2})
-    return options
+    return {**options, **quick_options(args.quick, two_streams=semi)}
 
 
 def train(args, store, key, row, split, seed):

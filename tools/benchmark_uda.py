@@ -31,7 +31,8 @@ import sys
 
 from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
                                       evaluate_recalibrated, markdown_table, mean_std_cell,
-                                      ratio_cell, runs_of, schedule_options, summary_entry)
+                                      quick_options, ratio_cell, runs_of, schedule_options,
+                                      summary_entry)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -96,16 +97,7 @@ def run_options(args, row, seed, iters):
     if adapting:
         options.update({'train_dataloader.dataset.target.data_root': args.data_root,
                         'train_dataloader.dataset.target.pipeline.2.crop_size': crop})
-    if args.quick:
-        options.update({'train_dataloader.batch_size': 4 if adapting else 2,
-                        'train_dataloader.num_workers': 0,
-                        'train_dataloader.persistent_workers': False,
-                        'val_dataloader.num_workers': 0,
-                        'val_dataloader.persistent_workers': False})
-        if adapting:
-            options.update({'train_dataloader.sampler.batch_size': 4,
-                            'train_dataloader.sampler.num_labeled': 2})
-    return options
+    return {**options, **quick_options(args.quick, two_streams=adapting)}
 
 
 def work_dir_of(args, row, seed):
@@ -142,10 +134,8 @@ def train_rows(args, store, seed):
 
 def recalibrate_rows(args, store, seed):
     """Evaluate each trained row's teacher after AdaBN on target_train (once per checkpoint)."""
-    options = {'test_dataloader.dataset.data_root': args.data_root}
-    if args.quick:
-        options.update({'test_dataloader.num_workers': 0,
-                        'test_dataloader.persistent_workers': False})
+    options = {'test_dataloader.dataset.data_root': args.data_root,
+               **quick_options(args.quick, ['test_dataloader'])}
     for row in (WARM_UP, *args.rows):
         key = f'{ADABN}|{row}|{seed}'
         work_dir, checkpoint = work_dir_of(args, row, seed)

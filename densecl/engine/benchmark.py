@@ -100,6 +100,23 @@ def schedule_options(iters, lr=None, validate=True, log_windows=8):
     return options
 
 
+def quick_options(quick, loaders=('train_dataloader', 'val_dataloader'), two_streams=False):
+    """--cfg-options of a ``--quick`` run (none otherwise): ``loaders`` load in-process and a
+    training step takes 2 images, or 2 labelled + 2 other through the semi-supervised
+    sampler when the training set has ``two_streams`` (semi-supervised, SePiCo)."""
+    if not quick:
+        return {}
+    options = {}
+    for loader in loaders:
+        options.update({f'{loader}.num_workers': 0, f'{loader}.persistent_workers': False})
+    if 'train_dataloader' in loaders:
+        options['train_dataloader.batch_size'] = 4 if two_streams else 2
+    if two_streams:
+        options.update({'train_dataloader.sampler.batch_size': 4,
+                        'train_dataloader.sampler.num_labeled': 2})
+    return options
+
+
 def train(config, work_dir, cfg_options, log=None):
     """Run ``tools/train.py config`` and return its costs and logged records.
 

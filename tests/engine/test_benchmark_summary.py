@@ -2,8 +2,8 @@
 import pytest
 
 import densecl  # noqa: F401
-from densecl.engine.benchmark import (mean_std_cell, ratio_cell, runs_of, schedule_options,
-                                      summary_entry)
+from densecl.engine.benchmark import (mean_std_cell, quick_options, ratio_cell, runs_of,
+                                      schedule_options, summary_entry)
 
 RUNS = {'1/8|baseline|0': {'mIoU': 20.0, 'step_time_s': 1.0},
         '1/8|baseline|1': {'mIoU': 22.0, 'step_time_s': 3.0},
@@ -51,3 +51,18 @@ def test_schedule_options_end_decay_checkpoint_and_validation_at_the_last_iterat
     assert schedule_options(2, validate=False) == {
         'train_cfg.max_iters': 2, 'param_scheduler.0.end': 2,
         'default_hooks.checkpoint.interval': 2, 'default_hooks.logger.interval': 1}
+
+
+def test_quick_options_load_in_process_with_small_batches_and_leave_full_runs_alone():
+    assert quick_options(False) == {}
+    assert quick_options(True) == {
+        'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+        'val_dataloader.num_workers': 0, 'val_dataloader.persistent_workers': False,
+        'train_dataloader.batch_size': 2}
+    # an evaluation alone leaves the training batch as configured
+    assert quick_options(True, ['test_dataloader']) == {
+        'test_dataloader.num_workers': 0, 'test_dataloader.persistent_workers': False}
+    # labelled + unlabelled (or source + target) batches go through the sampler's split
+    two = quick_options(True, two_streams=True)
+    assert (two['train_dataloader.batch_size'], two['train_dataloader.sampler.batch_size'],
+            two['train_dataloader.sampler.num_labeled']) == (4, 4, 2)
