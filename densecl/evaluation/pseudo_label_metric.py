@@ -45,8 +45,9 @@ class PseudoLabelMetric(BaseMetric):
     Confirmation bias in self-training starts where a wrong label passes the
     confidence threshold; this metric shows which classes get such labels,
     and as what. Run it on labelled images the method treats as unlabelled,
-    e.g. ``tools/test.py CONFIG CKPT --cfg-options
-    test_evaluator.type=PseudoLabelMetric ...`` (README, semi-supervised).
+    e.g. ``tools/test.py CONFIG CKPT --cfg-options test_evaluator._delete_=True
+    test_evaluator.type=PseudoLabelMetric ...`` (the config's IoUMetric
+    options must go; full command in the README, semi-supervised).
     Logs a per-class table and returns percentages over all valid pixels:
     ``kept``, ``precision`` (right among kept), and the class means
     ``mRight``, ``mWrong``, ``mDropped``.
@@ -81,14 +82,14 @@ class PseudoLabelMetric(BaseMetric):
         shares = {'right': right / pixels, 'wrong': (kept.sum(1) - right) / pixels,
                   'dropped': confusion[:, num_classes] / pixels}
         precision = right / kept.sum(0).clamp_min(1)
-        self._log_table(confusion, shares, precision)
+        self._log_table(confusion, pixels, shares, precision)
         total = confusion.sum().clamp_min(1)
         return {'kept': 100 * float(kept.sum() / total),
                 'precision': 100 * float(right.sum() / kept.sum().clamp_min(1)),
                 **{f'm{name.capitalize()}': 100 * float(share.mean())
                    for name, share in shares.items()}}
 
-    def _log_table(self, confusion, shares, precision):
+    def _log_table(self, confusion, pixels, shares, precision):
         classes = self.dataset_meta['classes']
         wrong = confusion[:, :len(classes)].clone()
         wrong.fill_diagonal_(0)
@@ -97,7 +98,7 @@ class PseudoLabelMetric(BaseMetric):
                  'most often taken for']
         for index, name in enumerate(classes):
             mistaken = int(wrong[index].argmax())
-            share = 100 * float(wrong[index, mistaken] / confusion[index].sum().clamp_min(1))
+            share = 100 * float(wrong[index, mistaken] / pixels[index])
             lines.append(f'{name:>12} {100 * shares["right"][index]:6.1f} '
                          f'{100 * shares["wrong"][index]:6.1f} '
                          f'{100 * shares["dropped"][index]:8.1f} '
