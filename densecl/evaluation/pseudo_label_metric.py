@@ -5,18 +5,23 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmseg.registry import METRICS
 
+from ..models.utils import class_aware_selection
 
-def pseudo_label_confusion(logits, labels, threshold, ignore_index=255):
+
+def pseudo_label_confusion(logits, labels, threshold, ignore_index=255, class_aware=None):
     """Pixel counts of ground-truth class x kept pseudo-label.
 
     A pixel's pseudo-label is the argmax of ``softmax(logits)``; it is kept
     when that probability is >= ``threshold`` (the rule of weak-to-strong
-    training). Pixels labelled ``ignore_index`` are left out.
+    training), or, with ``class_aware``, by DSSN's per-image, per-class rule
+    (:func:`class_aware_selection`; ``threshold`` is then unused). Pixels
+    labelled ``ignore_index`` are left out.
 
     Args:
         logits (Tensor): (C, H, W) class logits.
         labels (Tensor): (H, W) ground truth.
         threshold (float): confidence a pseudo-label needs.
+        class_aware (tuple | None): ``(high, scale)`` of the class-aware rule.
 
     Returns:
         Tensor: (C, C + 1) int64 counts; column C counts the dropped pixels.
@@ -25,8 +30,14 @@ def pseudo_label_confusion(logits, labels, threshold, ignore_index=255):
         raise ValueError(f'logits (C, H, W) and labels (H, W) must share H and W, got '
                          f'{tuple(logits.shape)} and {tuple(labels.shape)}')
     num_classes = logits.shape[0]
-    confidence, pseudo = logits.float().softmax(0).max(0)
-    pseudo[confidence < threshold] = num_classes
+    probs = logits.float().softmax(0)
+    confidence, pseudo = probs.max(0)
+    if class_aware is None:
+        keep = confidence >= threshold
+    else:
+        image = torch.ones_like(labels, dtype=torch.bool)[None]
+        keep = class_aware_selection(probs[None], image, *class_aware)[0]
+    pseudo[~keep] = num_classes
     valid = labels != ignore_index
     truth = labels[valid].long()
     if truth.numel() and int(truth.max()) >= num_classes:
@@ -54,14 +65,19 @@ class PseudoLabelMetric(BaseMetric):
 
     Args:
         threshold (float): confidence a pseudo-label needs (0.95 in UniMatch).
+        class_aware (bool): select as DSSN does instead (per image and class,
+            :func:`class_aware_selection` with ``high`` and ``scale``); each
+            evaluated image is one image of that rule.
         ignore_index (int): label of pixels left out.
     """
 
-    def __init__(self, threshold=0.95, ignore_index=255, collect_device='cpu', prefix=None):
+    def __init__(self, threshold=0.95, class_aware=False, high=0.92, scale=0.96,
+                 ignore_index=255, collect_device='cpu', prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not 0 < threshold <= 1:
             raise ValueError(f'threshold must be in (0, 1], got {threshold}')
         self.threshold = threshold
+        self.class_aware = (high, scale) if class_aware else None
         self.ignore_index = ignore_index
 
     def process(self, data_batch, data_samples):
@@ -71,7 +87,7 @@ class PseudoLabelMetric(BaseMetric):
                                "evaluate a segmentor through mmseg's predict")
             self.results.append(pseudo_label_confusion(
                 sample['seg_logits']['data'].cpu(), sample['gt_sem_seg']['data'][0].cpu(),
-                self.threshold, self.ignore_index))
+                self.threshold, self.ignore_index, self.class_aware))
 
     def compute_metrics(self, results):
         confusion = torch.stack(results).sum(0).double()
@@ -93,7 +109,9 @@ class PseudoLabelMetric(BaseMetric):
         classes = self.dataset_meta['classes']
         wrong = confusion[:, :len(classes)].clone()
         wrong.fill_diagonal_(0)
-        lines = [f'pseudo-labels at confidence >= {self.threshold}, % of each class\'s pixels:',
+        rule = (f'confidence >= {self.threshold}' if self.class_aware is None else
+                'class-aware selection (high {}, scale {})'.format(*self.class_aware))
+        lines = [f'pseudo-labels by {rule}, % of each class\'s pixels:',
                  f'{"class":>12} {"right":>6} {"wrong":>6} {"dropped":>8} {"precision":>9}  '
                  'most often taken for']
         for index, name in enumerate(classes):

@@ -32,6 +32,20 @@ def test_confusion_counts_kept_wrong_and_dropped_pixels_by_hand():
     assert pseudo_label_confusion(*logits_and_labels(), threshold=0.5)[1].tolist() == [1, 1, 0, 0]
 
 
+def test_class_aware_rule_relaxes_peaked_classes_and_drops_flat_ones_by_hand():
+    # class 0 peaks at 0.97 > 0.92: its pixels above 0.96 * 0.97 = 0.9312 keep (0.94 too);
+    # class 1 peaks at 0.90 <= 0.92: its threshold is the peak itself, no pixel exceeds it
+    probs = torch.tensor([[0.97, 0.03], [0.94, 0.06], [0.10, 0.90], [0.20, 0.80]])
+    logits, labels = probs.log().T.reshape(2, 1, 4), torch.tensor([[0, 1, 1, 1]])
+    assert pseudo_label_confusion(logits, labels, 0.95, class_aware=(0.92, 0.96)).tolist() == \
+        [[1, 0, 0], [1, 0, 2]]
+    assert pseudo_label_confusion(logits, labels, 0.95).tolist() == [[1, 0, 0], [0, 0, 3]]
+    metric = PseudoLabelMetric(class_aware=True)
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    metric.process({}, [dict(seg_logits=dict(data=logits), gt_sem_seg=dict(data=labels[None]))])
+    assert metric.compute_metrics(metric.results)['kept'] == pytest.approx(50)
+
+
 def test_metric_reports_shares_and_precision_by_hand():
     metric = PseudoLabelMetric(threshold=0.95)
     metric.dataset_meta = dict(classes=('a', 'b', 'c'))
