@@ -98,16 +98,16 @@ class PseudoLabelMetric(BaseMetric):
         shares = {'right': right / pixels, 'wrong': (kept.sum(1) - right) / pixels,
                   'dropped': confusion[:, num_classes] / pixels}
         precision = right / kept.sum(0).clamp_min(1)
-        self._log_table(confusion, pixels, shares, precision)
+        self._log_table(kept, pixels, shares, precision)
         total = confusion.sum().clamp_min(1)
         return {'kept': 100 * float(kept.sum() / total),
                 'precision': 100 * float(right.sum() / kept.sum().clamp_min(1)),
                 **{f'm{name.capitalize()}': 100 * float(share.mean())
                    for name, share in shares.items()}}
 
-    def _log_table(self, confusion, pixels, shares, precision):
+    def _log_table(self, kept, pixels, shares, precision):
         classes = self.dataset_meta['classes']
-        wrong = confusion[:, :len(classes)].clone()
+        wrong = kept.clone()
         wrong.fill_diagonal_(0)
         rule = (f'confidence >= {self.threshold}' if self.class_aware is None else
                 'class-aware selection (high {}, scale {})'.format(*self.class_aware))
