@@ -6,10 +6,12 @@ from .distributed import setup_cpu_distributed
 from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
                     QueueLengthCheckHook)
 from .loops import TeacherStudentValLoop
+from .outputs import atomic_write, check_output
 from .resume import find_resume_checkpoint
 
 __all__ = [
-    'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options', 'check_config',
+    'atomic_write', 'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options',
+    'check_config', 'check_output',
     'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
     'PixProMomentumHook', 'QueueLengthCheckHook', 'recalibrate_batchnorm', 'setup_cpu_distributed',
     'state_dict_mismatch', 'TeacherStudentValLoop'

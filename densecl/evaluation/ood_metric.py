@@ -4,7 +4,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-from .score_histogram import ScoreHistogram
+from .score_counts import ScoreCounts
 
 LABEL_SOURCES = ('anomaly_path', 'gt_sem_seg')
 
@@ -15,9 +15,9 @@ class OoDMetric(BaseMetric):
 
     The metrics of Fishyscapes / SegmentMeIfYouCan and of RPL (Liu et al.,
     ICCV 2023): pixels labelled 1 are anomalies (positives), 0 inliers,
-    ``ignore_index`` is left out. Scores are pooled in a
-    :class:`ScoreHistogram`, so memory stays bounded on large sets and each
-    process keeps one histogram that is merged at the end. Reported in
+    ``ignore_index`` is left out. Scores are pooled exactly in a
+    :class:`ScoreCounts` (one count pair per distinct score); each process
+    keeps one, merged at the end. Reported in
     percent: ``AUROC``, ``AP``, ``FPR95`` (FPR at the threshold whose TPR is
     closest to 95%, as RPL's evaluation) and ``FPR95_first`` (first TPR >= 95%).
 
@@ -29,18 +29,16 @@ class OoDMetric(BaseMetric):
             'gt_sem_seg' (datasets whose annotations are the anomaly labels,
             e.g. Fishyscapes).
         ignore_index (int): label of pixels left out.
-        mantissa_bits (int): score resolution of the histogram.
     """
 
-    def __init__(self, anomaly_labels='anomaly_path', ignore_index=255, mantissa_bits=11,
-                 collect_device='cpu', prefix=None):
+    def __init__(self, anomaly_labels='anomaly_path', ignore_index=255, collect_device='cpu',
+                 prefix=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if anomaly_labels not in LABEL_SOURCES:
             raise ValueError(f'anomaly_labels must be one of {LABEL_SOURCES}, '
                              f'got {anomaly_labels!r}')
         self.anomaly_labels = anomaly_labels
         self.ignore_index = ignore_index
-        self.mantissa_bits = mantissa_bits
 
     def _labels(self, sample):
         if self.anomaly_labels == 'gt_sem_seg':
@@ -57,12 +55,12 @@ class OoDMetric(BaseMetric):
 
     def process(self, data_batch, data_samples):
         if not self.results:
-            self.results.append(ScoreHistogram(self.mantissa_bits))
+            self.results.append(ScoreCounts())
         for sample in data_samples:
             if 'pred_anomaly_map' not in sample:
                 raise KeyError('OoDMetric: the model gave no pred_anomaly_map; evaluate an '
                                'OoD segmentor (AnomalyEncoderDecoder, RPLEncoderDecoder)')
-            scores = sample['pred_anomaly_map']['data'][0].float().cpu().numpy()
+            scores = sample['pred_anomaly_map']['data'][0].double().cpu().numpy()  # exact
             labels = self._labels(sample)
             if labels.shape != scores.shape:
                 raise ValueError(f'OoDMetric: anomaly map {scores.shape} and labels '
@@ -75,7 +73,7 @@ class OoDMetric(BaseMetric):
             self.results[0].add(scores[valid], labels[valid] == 1)
 
     def compute_metrics(self, results):
-        pooled = ScoreHistogram(self.mantissa_bits)
-        for histogram in results:  # one per process
-            pooled.merge(histogram)
+        pooled = ScoreCounts()
+        for counts in results:  # one per process
+            pooled.merge(counts)
         return {name: 100 * value for name, value in pooled.metrics().items()}
