@@ -1,6 +1,8 @@
-"""tools/benchmark_ood.py --quick: every row trains and is tested, JSON and table, resumes."""
+"""tools/benchmark_ood.py --quick: every row trains and is tested, JSON and table, resumes;
+the JSON is left as it is when nothing is new and refused for other data."""
 import json
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +20,8 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     first = run(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
-        results = json.load(f)
+        stored = f.read()
+    results = json.loads(stored)
     rows = [entry['row'] for entry in results['table']]
     assert rows == ['MSP', 'max logit', 'energy', 'RPL', 'RPL+CoroCL (all pixels)',
                     'RPL+CoroCL (512 sampled, as released)']
@@ -33,3 +36,12 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     again = run(*args)
     assert again.returncode == 0 and 'training' not in again.stdout
     assert 'testing' not in again.stdout
+    with open(tmp_path / 'bench.json') as f:  # header (date, command) included
+        assert f.read() == stored
+
+    other = shutil.copytree(toyscenes_root, tmp_path / 'other')  # same content, other root
+    moved = run(*args[:2], str(other), *args[3:])
+    assert moved.returncode != 0 and "data.root: '" in moved.stderr
+    assert 'training' not in moved.stdout
+    with open(tmp_path / 'bench.json') as f:
+        assert f.read() == stored

@@ -145,10 +145,11 @@ def study_table(args, runs):
 
 def main(argv=None):
     args = parse_args(argv)
-    store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick})
+    store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick},
+                        args.data_root)
     if args.study:
         study(args, store)
-        table, text = study_table(args, store.runs())
+        table, text = study_table(args, store.current())
         store.save(table=table, markdown=text)
         print(text)
         return 0
@@ -160,7 +161,7 @@ def main(argv=None):
                                     ROWS[row][:-3], f'seed{seed}')
                 store.train_once(f'{split}|{row}|{seed}', osp.join(CONFIGS, ROWS[row]),
                                  work_dir, run_options(args, split, seed, args.iters))
-    table = summarize(args, store.runs())
+    table = summarize(args, store.current())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))
     return 0

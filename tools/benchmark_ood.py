@@ -18,9 +18,10 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, evaluate_checkpoint, markdown_table,
-                                      mean_std_cell, quick_options, ratio_cell, runs_of,
-                                      schedule_options, summary_entry, train_and_evaluate)
+from densecl.engine.benchmark import (ResultStore, config_fingerprint, environment,
+                                      evaluate_checkpoint, markdown_table, mean_std_cell,
+                                      quick_options, ratio_cell, runs_of, schedule_options,
+                                      summary_entry, train_and_evaluate)
 
 CONFIGS = 'configs/rpl'
 CLOSED_SET = 'deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py'
@@ -96,32 +97,34 @@ def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
                         {'closed_set_iters': args.closed_set_iters, 'iters': args.iters,
-                         'quick': args.quick})
+                         'quick': args.quick}, args.data_root)
     closed_config = osp.join(CONFIGS, CLOSED_SET)
     closed_dir = osp.join(args.work_dir, 'closed-set')
     checkpoint = osp.join(closed_dir, f'iter_{args.closed_set_iters}.pth')
-    if 'closed-set' not in store:
-        print('training closed-set ...', flush=True)
-        store.add('closed-set', train_and_evaluate(
-            closed_config, closed_dir, train_options(args, args.closed_set_iters, 0)))
+    closed_fp = store.train_once('closed-set', closed_config, closed_dir,
+                                 train_options(args, args.closed_set_iters, 0))
     for row, score in BASELINES.items():
-        if row not in store:
+        options = {**data_options(args), 'model.score': score}
+        fingerprint = config_fingerprint(closed_config, options, closed_fp)
+        if not store.done(row, fingerprint):
             print(f'testing {row} ...', flush=True)
-            result = evaluate_checkpoint(
-                closed_config, checkpoint, osp.join(closed_dir, f'test_{score}'),
-                {**data_options(args), 'model.score': score}, OOD_METRICS)
-            store.add(row, {**result, 'mIoU': store.runs()['closed-set']['mIoU']})
+            result = evaluate_checkpoint(closed_config, checkpoint,
+                                         osp.join(closed_dir, f'test_{score}'), options,
+                                         OOD_METRICS)
+            store.add(row, {**result, 'mIoU': store.current()['closed-set']['mIoU']},
+                      fingerprint)
     for seed in args.seeds:
         for row in args.rows:
             key = f'{row}|{seed}'
-            if key in store:
-                continue
             config = osp.join(CONFIGS, ROWS[row])
-            work_dir = osp.join(args.work_dir, ROWS[row][:-3], f'seed{seed}')
             options = {**train_options(args, args.iters, seed),
                        'model.closed_set_checkpoint': checkpoint,
                        f'train_dataloader.dataset.pipeline.{OUTLIER_STEP}.outlier_root':
                        osp.join(args.data_root, 'outliers')}
+            fingerprint = config_fingerprint(config, options, closed_fp)
+            if store.done(key, fingerprint):
+                continue
+            work_dir = osp.join(args.work_dir, ROWS[row][:-3], f'seed{seed}')
             print(f'training {key} ...', flush=True)
             result = train_and_evaluate(config, work_dir, options)
             result.update(evaluate_checkpoint(
@@ -130,9 +133,9 @@ def main(argv=None):
             print(f"  AUROC {result['AUROC']:.2f}  AP {result['AP']:.2f}  FPR95 "
                   f"{result['FPR95']:.2f}  mIoU {result['mIoU']:.2f}  step "
                   f"{result['step_time_s']:.2f} s", flush=True)
-            store.add(key, result)
-    closed = store.runs()['closed-set']
-    table = summarize(store.runs())
+            store.add(key, result, fingerprint)
+    closed = store.current()['closed-set']
+    table = summarize(store.current())
     worst = max((abs(e['mIoU_delta']) for e in table if e['row'] in ROWS), default=0.0)
     store.save(table=table, markdown=markdown(table, closed),
                miou_within_tolerance=worst <= MIOU_TOLERANCE)

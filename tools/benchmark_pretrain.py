@@ -25,9 +25,9 @@ import os.path as osp
 import subprocess
 import sys
 
-from densecl.engine.benchmark import (ROOT, ResultStore, environment, markdown_table, mean_std_cell,
-                                      quick_options, runs_of, schedule_options, summary_entry,
-                                      train, train_and_evaluate)
+from densecl.engine.benchmark import (ROOT, ResultStore, config_fingerprint, environment,
+                                      markdown_table, mean_std_cell, quick_options, runs_of,
+                                      schedule_options, summary_entry, train, train_and_evaluate)
 
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
@@ -98,11 +98,11 @@ def run_tool(name, *args):
 
 
 def pretrain(args, row, seed, work_dir):
-    """Pretrain, extract the backbone, measure it; costs, metrics and the backbone path."""
+    """Pretrain and extract the backbone to ``work_dir``/backbone.pth; the costs."""
     costs, _ = train(PRETRAIN[row], work_dir, pretrain_options(args, seed))
-    backbone = osp.join(work_dir, 'backbone.pth')
-    run_tool('extract_backbone', osp.join(work_dir, f'iter_{args.iters}.pth'), backbone)
-    return {**costs, 'backbone': backbone}
+    run_tool('extract_backbone', osp.join(work_dir, f'iter_{args.iters}.pth'),
+             osp.join(work_dir, 'backbone.pth'), '--force')
+    return costs
 
 
 def dense_metrics(args, work_dir, backbone):
@@ -150,14 +150,35 @@ def markdown(table):
           mean_std_cell(e, 'pretrain_step_time_s', 2, ' s'), e['seeds']] for e in table])
 
 
+def row_work_dir(args, row, seed):
+    return osp.join(args.work_dir, row.replace(' ', '-').replace('+', '-'), f'seed{seed}')
+
+
+def backbone_of(args, row, seed):
+    """Where ``row``'s pretrained backbone is extracted to (None for random init)."""
+    if row == RANDOM_INIT:
+        return None
+    return osp.join(row_work_dir(args, row, seed), 'pretrain', 'backbone.pth')
+
+
+def row_fingerprint(args, row, seed):
+    """The configs and options of every training of one (row, seed), in one fingerprint."""
+    backbone = backbone_of(args, row, seed)
+    upstream = [] if backbone is None else [config_fingerprint(PRETRAIN[row],
+                                                               pretrain_options(args, seed))]
+    upstream.append(config_fingerprint(FINETUNE, transfer_options(
+        args, seed, args.finetune_iters, backbone, FINETUNE_SPLIT)))
+    return config_fingerprint(LINEAR_PROBE,
+                              transfer_options(args, seed, args.probe_iters, backbone), *upstream)
+
+
 def run_row(args, row, seed):
     """Every step of one (row, seed): pretraining, metrics, linear probe, fine-tuning."""
-    work_dir = osp.join(args.work_dir, row.replace(' ', '-').replace('+', '-'), f'seed{seed}')
-    record, backbone = {}, None
-    if row != RANDOM_INIT:
-        pretrained = pretrain(args, row, seed, osp.join(work_dir, 'pretrain'))
-        backbone = pretrained.pop('backbone')
-        record.update({f'pretrain_{key}': value for key, value in pretrained.items()})
+    work_dir, backbone = row_work_dir(args, row, seed), backbone_of(args, row, seed)
+    record = {}
+    if backbone is not None:
+        record.update({f'pretrain_{key}': value for key, value in
+                       pretrain(args, row, seed, osp.dirname(backbone)).items()})
     record.update(dense_metrics(args, work_dir, backbone))
     probe = train_and_evaluate(LINEAR_PROBE, osp.join(work_dir, 'probe'),
                                transfer_options(args, seed, args.probe_iters, backbone))
@@ -174,17 +195,17 @@ def main(argv=None):
     args = parse_args(argv)
     settings = {'iters': args.iters, 'probe_iters': args.probe_iters,
                 'finetune_iters': args.finetune_iters, 'quick': args.quick}
-    store = ResultStore(args.json, environment(), settings)
+    store = ResultStore(args.json, environment(), settings, args.data_root)
     for seed in args.seeds:
         for row in args.rows:
-            key = f'{row}|{seed}'
-            if key in store:
+            key, fingerprint = f'{row}|{seed}', row_fingerprint(args, row, seed)
+            if store.done(key, fingerprint):
                 continue
             print(f'running {key} ...', flush=True)
             record = run_row(args, row, seed)
             print('  ' + '  '.join(f'{k} {v:.3g}' for k, v in record.items()), flush=True)
-            store.add(key, record)
-    table = summarize(args, store.runs())
+            store.add(key, record, fingerprint)
+    table = summarize(args, store.current())
     store.save(table=table, markdown=markdown(table), mmpretrain=mmpretrain_note())
     print(markdown(table))
     return 0

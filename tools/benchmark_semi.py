@@ -132,19 +132,21 @@ def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
                         {'iters': args.iters, 'crop': args.crop, 'lr': args.lr,
-                         'quick': args.quick})
+                         'quick': args.quick}, args.data_root)
     for seed in args.seeds:
         for split in args.room_splits:
             train(args, store, f'room|{split}|{seed}', SUPERVISED, split, seed)
-    split = choose_split(args, store.runs())
+    split = choose_split(args, store.current())
     print(f'benchmark split: {split}', flush=True)
     for seed in args.seeds:
-        room, supervised = f'room|{split}|{seed}', f'{split}|{SUPERVISED}|{seed}'
-        if SUPERVISED in args.rows and room in store and supervised not in store:
-            store.add(supervised, store.runs()[room])  # the same training
+        room = store.current().get(f'room|{split}|{seed}')
+        if SUPERVISED in args.rows and room:  # the same training: stored under both keys
+            supervised = f'{split}|{SUPERVISED}|{seed}'
+            if not store.done(supervised, room['fingerprint']):
+                store.add(supervised, room, room['fingerprint'])
         for row in args.rows:
             train(args, store, f'{split}|{row}|{seed}', row, split, seed)
-    table = summarize(args, store.runs(), split)
+    table = summarize(args, store.current(), split)
     store.save(split=split, table=table, markdown=markdown(table))
     print(markdown(table))
     return 0

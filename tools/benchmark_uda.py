@@ -29,10 +29,10 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
-                                      evaluate_recalibrated, markdown_table, mean_std_cell,
-                                      quick_options, ratio_cell, runs_of, schedule_options,
-                                      summary_entry)
+from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, config_fingerprint,
+                                      environment, evaluate_recalibrated, markdown_table,
+                                      mean_std_cell, quick_options, ratio_cell, runs_of,
+                                      schedule_options, summary_entry)
 
 CONFIGS = 'configs/sepico'
 SOURCE_ONLY = 'source-only'
@@ -110,45 +110,49 @@ def work_dir_of(args, row, seed):
     return work_dir, osp.join(work_dir, f'iter_{args.iters}.pth')
 
 
-def warm_up(args, store, seed):
-    """Train (once per seed) the source-only model the rows start from; its checkpoint."""
-    work_dir, checkpoint = work_dir_of(args, WARM_UP, seed)
-    key = f'{WARM_UP}|{seed}'
-    if key in store and not osp.isfile(checkpoint):  # results kept, work dir removed
-        store.runs().pop(key)
-    store.train_once(key, config_path(SOURCE_ONLY), work_dir,
-                     run_options(args, SOURCE_ONLY, seed, args.warmup_iters), METRICS)
-    return checkpoint
-
-
 def train_rows(args, store, seed):
-    rows = [row for row in args.rows if f'{row}|{seed}' not in store]
-    if not rows:
-        return
-    start = {'model.init_checkpoint': warm_up(args, store, seed),
+    """Train (once) each row of ``seed`` from the source-only warm-up, which is trained first
+    when a row needs it; the fingerprint of every row that is current, the warm-up's first."""
+    warm_config = config_path(SOURCE_ONLY)
+    warm_options = run_options(args, SOURCE_ONLY, seed, args.warmup_iters)
+    warm_dir, checkpoint = work_dir_of(args, WARM_UP, seed)
+    warm = config_fingerprint(warm_config, warm_options)
+    start = {'model.init_checkpoint': checkpoint,
              'model.init_new_modules': '[auxiliary_head]'}  # the contrast rows' projection head
-    for row in rows:
-        store.train_once(f'{row}|{seed}', config_path(row), work_dir_of(args, row, seed)[0],
-                         {**run_options(args, row, seed, args.iters), **start}, METRICS)
+    rows = {row: (config_path(row), {**run_options(args, row, seed, args.iters), **start})
+            for row in args.rows}
+    pending = [row for row, (config, options) in rows.items()
+               if not store.done(f'{row}|{seed}', config_fingerprint(config, options, warm))]
+    if pending and not osp.isfile(checkpoint):  # results kept, work dir removed
+        store.forget(f'{WARM_UP}|{seed}')
+    store.train_once(f'{WARM_UP}|{seed}', warm_config, warm_dir, warm_options, METRICS)
+    fingerprints = {WARM_UP: warm}
+    for row, (config, options) in rows.items():
+        fingerprints[row] = store.train_once(f'{row}|{seed}', config,
+                                             work_dir_of(args, row, seed)[0], options, METRICS,
+                                             upstream=(warm, ))
+    return fingerprints
 
 
-def recalibrate_rows(args, store, seed):
+def recalibrate_rows(args, store, seed, fingerprints):
     """Evaluate each trained row's teacher after AdaBN on target_train (once per checkpoint)."""
     options = {'test_dataloader.dataset.data_root': args.data_root,
                **quick_options(args.quick, ['test_dataloader'])}
-    for row in (WARM_UP, *args.rows):
+    for row, trained in fingerprints.items():
         key = f'{ADABN}|{row}|{seed}'
         work_dir, checkpoint = work_dir_of(args, row, seed)
-        if key in store or f'{row}|{seed}' not in store:
+        config = config_path(SOURCE_ONLY if row == WARM_UP else row)
+        fingerprint = config_fingerprint(config, options, trained)
+        if store.done(key, fingerprint):
             continue
         if not osp.isfile(checkpoint):
             print(f'{key}: no {checkpoint} (work dir removed?), not evaluated', flush=True)
             continue
-        config = config_path(SOURCE_ONLY if row == WARM_UP else row)
         result = evaluate_recalibrated(config, checkpoint, 'img_dir/target_train',
                                        osp.join(work_dir, 'adabn'), options, ('mIoU', ))
         print(f"{key}: {result['mIoU']:.2f}", flush=True)
-        store.add(key, {ADABN_METRIC: result['mIoU'], 'test_wall_s': result['test_wall_s']})
+        store.add(key, {ADABN_METRIC: result['mIoU'], 'test_wall_s': result['test_wall_s']},
+                  fingerprint)
 
 
 def summarize(args, runs):
@@ -177,11 +181,10 @@ def main(argv=None):
     store = ResultStore(args.json, environment(),
                         {'warmup_iters': args.warmup_iters, 'iters': args.iters, 'crop': args.crop,
                          'lr': args.lr, 'quick': args.quick,
-                         'teacher_momentum': args.teacher_momentum})
+                         'teacher_momentum': args.teacher_momentum}, args.data_root)
     for seed in args.seeds:
-        train_rows(args, store, seed)
-        recalibrate_rows(args, store, seed)
-    table = summarize(args, store.runs())
+        recalibrate_rows(args, store, seed, train_rows(args, store, seed))
+    table = summarize(args, store.current())
     store.save(table=table, markdown=markdown(table))
     print(markdown(table))
     return 0

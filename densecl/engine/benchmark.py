@@ -4,9 +4,14 @@ Every ``tools/benchmark_<family>.py`` runs its trainings as subprocesses of
 the user-facing ``tools/train.py`` (what is benchmarked is what users run),
 stores each finished run in one JSON file as it completes (a rerun skips
 it), and reports mean and spread over seeds with step time and peak memory
-relative to a baseline row of the same run.
+relative to a baseline row of the same run. A stored run is keyed by what
+changes its result: the data (root and a hash of every file under it) and the
+settings for the whole file, the resolved config with its ``--cfg-options``
+(and the runs it starts from) for each run; a run whose key no longer matches
+is trained again, never reported.
 """
 import datetime
+import hashlib
 import json
 import os
 import os.path as osp
@@ -16,6 +21,8 @@ import subprocess
 import sys
 import time
 from importlib import metadata
+
+from .outputs import atomic_write, check_output
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -189,48 +196,155 @@ def evaluate_recalibrated(config, checkpoint, img_dir, work_dir, cfg_options, me
     return evaluate_checkpoint(config, recalibrated, work_dir, cfg_options, metrics)
 
 
+def data_fingerprint(data_root):
+    """sha256 over the relative path and content of every file under ``data_root``: the
+    split files, images and labels the stored runs were trained and evaluated on.
+
+    Raises:
+        FileNotFoundError: ``data_root`` is not a folder.
+    """
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'--data-root {data_root} is not a folder (make data writes '
+                                'data/toyscenes)')
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(data_root):
+        subfolders.sort()
+        for name in sorted(files):
+            path = osp.join(folder, name)
+            digest.update(osp.relpath(path, data_root).encode() + b'\0')
+            with open(path, 'rb') as f:
+                digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
+def config_fingerprint(config, cfg_options, *upstream):
+    """sha256 of ``config`` resolved (bases merged) with ``cfg_options`` applied, and of the
+    fingerprints of the ``upstream`` runs whose checkpoints it starts from."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(cfg_options)
+    text = json.dumps([cfg.to_dict(), upstream], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _load_json(path):
+    """The stored benchmark JSON at ``path``, or a ValueError naming the file."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f'{path} is not a readable benchmark JSON ({error}); move it away '
+                         'or pass another --json') from error
+    if not isinstance(saved, dict) or not isinstance(saved.get('runs'), dict):
+        raise ValueError(f'{path} is not a benchmark JSON (no "runs" object); move it away '
+                         'or pass another --json')
+    return saved
+
+
+def _differences(stored, now, prefix=''):
+    """'key: stored -> now' for every (nested) setting that differs."""
+    lines = []
+    for key in sorted({*stored, *now}):
+        old, new = stored.get(key, '<not set>'), now.get(key, '<not set>')
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines += _differences(old, new, f'{prefix}{key}.')
+        elif old != new:
+            lines.append(f'{prefix}{key}: {old!r} -> {new!r}')
+    return lines
+
+
+def _content(data):
+    """What a benchmark JSON says apart from its header (date, command), as JSON text."""
+    return json.dumps({**data, 'header': None}, sort_keys=True)
+
+
 class ResultStore:
-    """Benchmark results in one JSON file, saved after every run."""
+    """Benchmark results in one JSON file, saved atomically after every new run.
 
-    def __init__(self, path, header, settings):
-        """``settings`` (e.g. iterations) must match those of the runs already in ``path``."""
+    The file is refused when it holds runs made with other settings or data.
+    A run counts for this invocation's tables (:meth:`current`) only once its
+    fingerprint was confirmed (:meth:`done`) or it was added (:meth:`add`):
+    runs whose config changed since, or stored before fingerprints were kept,
+    stay in the file but are trained again before they are reported.
+    """
+
+    def __init__(self, path, header, settings, data_root):
+        """``settings`` (e.g. iterations) and the data under ``data_root`` must match those of
+        the runs already in ``path``; ``path`` must be writable (checked before any training).
+
+        Raises:
+            ValueError: ``path`` is not a benchmark JSON or was made with other settings/data.
+            PermissionError, IsADirectoryError: ``path`` cannot be written.
+        """
         self.path = path
+        settings = {**settings, 'data': {'root': data_root,
+                                         'sha256': data_fingerprint(data_root)}}
         self.data = {'header': header, 'settings': settings, 'runs': {}}
+        self._current = {}
+        check_output(path, force=True, what='--json')
+        self._saved = None  # content of the file without its header, as JSON text
         if osp.isfile(path):
-            with open(path) as f:
-                saved = json.load(f)
-            if saved.get('settings') != settings:
-                raise ValueError(f'{path} holds runs made with {saved.get("settings")}, not '
-                                 f'{settings}: pass another --json or the same settings')
-            self.data['runs'] = saved['runs']
+            saved = _load_json(path)
+            differences = _differences(saved.get('settings', {}), settings)
+            if differences:
+                raise ValueError(f'{path} holds runs made with other settings or data ('
+                                 f'{"; ".join(differences)}): pass another --json, or the '
+                                 'settings and data of its runs')
+            self.data, self._saved = saved, _content(saved)
+        self._header = header
 
-    def __contains__(self, key):
-        return key in self.data['runs']
+    def done(self, key, fingerprint):
+        """Whether ``key`` is stored with ``fingerprint``; if so it counts as current."""
+        record = self.data['runs'].get(key)
+        if record is None or record.get('fingerprint') != fingerprint:
+            return False
+        self._current[key] = record
+        return True
 
-    def add(self, key, record):
-        self.data['runs'][key] = record
+    def add(self, key, record, fingerprint):
+        """Store ``record`` as the result of the run with ``fingerprint`` and save."""
+        record = {**record, 'fingerprint': fingerprint}
+        self.data['runs'][key] = self._current[key] = record
         self.save()
 
-    def runs(self):
-        return self.data['runs']
+    def forget(self, key):
+        """Drop ``key`` (e.g. a run whose checkpoint is needed but was deleted) so that it is
+        trained again."""
+        self.data['runs'].pop(key, None)
+        self._current.pop(key, None)
 
-    def train_once(self, key, config, work_dir, cfg_options, metrics=('mIoU', )):
-        """:func:`train_and_evaluate` ``config`` and store the result under ``key``,
-        unless ``key`` is already stored (so that a rerun resumes the benchmark)."""
-        if key in self:
-            return
+    def current(self):
+        """The runs confirmed or added by this invocation: the ones its tables may report."""
+        return self._current
+
+    def train_once(self, key, config, work_dir, cfg_options, metrics=('mIoU', ), upstream=()):
+        """:func:`train_and_evaluate` ``config`` and store the result under ``key``, unless
+        ``key`` is stored with the same config, options and ``upstream`` fingerprints (so
+        that a rerun resumes the benchmark); returns the run's fingerprint."""
+        fingerprint = config_fingerprint(config, cfg_options, *upstream)
+        if self.done(key, fingerprint):
+            return fingerprint
+        if key in self.data['runs']:
+            print(f'{key}: stored with another config or before fingerprints; training again',
+                  flush=True)
         print(f'training {key} ...', flush=True)
         result = train_and_evaluate(config, work_dir, cfg_options, metrics)
         scores = '  '.join(f'{name} {result[name]:.2f}' for name in metrics)
         print(f'  {scores}  step {result["step_time_s"]:.2f} s  '
               f'peak {result["peak_rss_mib"]:.0f} MiB  wall {result["wall_s"]:.0f} s', flush=True)
-        self.add(key, result)
+        self.add(key, result, fingerprint)
+        return fingerprint
 
     def save(self, **extra):
+        """Write the file (atomically) when its content changed; the header (date, command)
+        then names this invocation."""
         self.data.update(extra)
-        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
-        with open(self.path, 'w') as f:
+        if _content(self.data) == self._saved:
+            return
+        self.data['header'] = self._header
+        with atomic_write(self.path) as f:
             json.dump(self.data, f, indent=1)
+        self._saved = _content(self.data)
 
 
 def mean_std(values):
