@@ -3,8 +3,19 @@
 Each PNG shows the image, its segmentation overlay with a legend and, for
 OoD models (RPL, or a closed-set config with an anomaly score), the anomaly
 heat map with a colour bar. Class names and palette come from the
-checkpoint. In folder mode an image that fails is reported and the others
-are still drawn; the failures are listed at the end (exit status 1).
+checkpoint.
+
+With ``--out-dir`` the panel of an image is named after its whole file name,
+``a.jpg`` -> ``a.jpg.png``, so ``a.jpg`` and ``a.png`` get distinct panels; a
+folder also gets ``contact_sheet.png``. The demo never writes over its inputs
+(an ``--out-dir`` that is the input folder is refused) nor, without
+``--force``, over an existing file; these checks run before the model is
+loaded. An image that cannot be read or that the model cannot take (e.g. a
+5x300 strip) is reported on stderr and skipped, and the others are drawn.
+
+Exit status: 0 every image drawn; 3 some images skipped, the others drawn;
+1 nothing drawn (no image found, an output refused, the model failed to load,
+or every image skipped); 2 a bad command line.
 
 Example::
 
@@ -22,8 +33,11 @@ import cv2
 from mmengine.config import DictAction
 
 from densecl.apis import contact_sheet, draw_panel, inference, init_model, read_image
+from densecl.engine import atomic_write, check_output
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+SHEET = 'contact_sheet.png'
+SOME_SKIPPED = 3
 
 
 def parse_args(argv=None):
@@ -32,8 +46,9 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     out = parser.add_mutually_exclusive_group(required=True)
-    out.add_argument('--out-file', help='output PNG (single image)')
-    out.add_argument('--out-dir', help='output folder (one PNG per image, contact_sheet.png)')
+    out.add_argument('--out-file', help='output image, e.g. out.png (single image)')
+    out.add_argument('--out-dir', help=f'output folder (<image file name>.png per image, {SHEET})')
+    parser.add_argument('--force', action='store_true', help='overwrite existing output files')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--opacity', type=float, default=0.5,
                         help='weight of the class colours in the overlay, in [0, 1]')
@@ -42,14 +57,63 @@ def parse_args(argv=None):
     parser.add_argument('--max-sheet', type=int, default=12,
                         help='images on the contact sheet at most')
     args = parser.parse_args(argv)
-    if not 0 <= args.opacity <= 1:
-        parser.error(f'--opacity must be in [0, 1], got {args.opacity}')
-    if osp.isdir(args.img) and args.out_file:
-        parser.error('a folder of images needs --out-dir')
+    error = argument_error(args)
+    if error:
+        parser.error(error)
     return args
 
 
+def argument_error(args):
+    """What makes the command line unusable, found before anything is loaded, or None."""
+    if not 0 <= args.opacity <= 1:
+        return f'--opacity must be in [0, 1], got {args.opacity}'
+    if args.max_sheet < 1:
+        return f'--max-sheet must be at least 1, got {args.max_sheet}'
+    if not osp.exists(args.img):
+        return f'{args.img} not found'
+    if osp.isdir(args.img) and args.out_file:
+        return 'a folder of images needs --out-dir'
+    if args.out_file and not cv2.haveImageWriter(args.out_file):
+        return (f'--out-file {args.out_file}: cv2 cannot write this file type; '
+                'end the name with an image extension such as .png or .jpg')
+    if args.out_dir and osp.exists(args.out_dir) and not osp.isdir(args.out_dir):
+        return f'--out-dir {args.out_dir} is a file, not a folder'
+    if args.out_dir and osp.isdir(args.img) and osp.isdir(args.out_dir) \
+            and osp.samefile(args.img, args.out_dir):
+        return (f'--out-dir {args.out_dir} is the input folder {args.img}; choose another '
+                'folder, so that no panel is written among the images')
+    return None
+
+
+def list_images(img):
+    """``img`` itself, or the image files of the folder ``img`` in name order."""
+    if not osp.isdir(img):
+        return [img]
+    return [osp.join(img, name) for name in sorted(os.listdir(img))
+            if name.lower().endswith(IMAGE_SUFFIXES)]
+
+
+def output_path(args, image):
+    """--out-file, or ``<out-dir>/<image file name>.png``: distinct for distinct inputs."""
+    return args.out_file or osp.join(args.out_dir, osp.basename(image) + '.png')
+
+
+def refused_outputs(images, outputs, sheet, force):
+    """Messages of the outputs that must not be written: one of the inputs, an existing
+    file without ``force``, a folder, or in a place that cannot be written."""
+    checks = [(out, [image]) for image, out in zip(images, outputs)]
+    checks += [(sheet, images)] if sheet else []
+    messages = []
+    for path, inputs in checks:
+        try:
+            check_output(path, inputs, force)
+        except (ValueError, OSError) as error:
+            messages.append(str(error))
+    return messages
+
+
 def panel(model, path, opacity):
+    """RGB panel of the image at ``path``; ValueError / OSError when it cannot be drawn."""
     image = read_image(path)
     prediction = inference(model, image)
     meta = model.dataset_meta
@@ -58,48 +122,62 @@ def panel(model, path, opacity):
 
 
 def write(path, rgb):
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    if not cv2.imwrite(path, rgb[..., ::-1]):
-        raise OSError(f'cannot write {path}')
+    """Encode ``rgb`` as ``path``'s extension says and write it atomically, so a failed
+    write leaves an earlier file whole."""
+    encoded, data = cv2.imencode(osp.splitext(path)[1], rgb[..., ::-1])
+    if not encoded:
+        raise OSError(f'cv2 cannot encode {path}')
+    with atomic_write(path, 'wb') as f:
+        f.write(data.tobytes())
+
+
+def draw_all(model, images, outputs, args):
+    """Write the panel of each image that can be drawn, report the others on stderr;
+    the panels for the contact sheet and how many were drawn."""
+    on_sheet, drawn = [], 0
+    for image, out in zip(images, outputs):
+        try:
+            rgb = panel(model, image, args.opacity)
+        except (ValueError, OSError) as error:
+            print(f'skipped {image}: {error}', file=sys.stderr)
+            continue
+        write(out, rgb)
+        print(f'wrote {out}')
+        drawn += 1
+        if len(on_sheet) < args.max_sheet:
+            on_sheet.append(rgb)
+    return on_sheet, drawn
 
 
 def main(argv=None):
     args = parse_args(argv)
+    images = list_images(args.img)
+    if not images:
+        print(f'error: no image ({" ".join(IMAGE_SUFFIXES)}) in {args.img}; nothing written',
+              file=sys.stderr)
+        return 1
+    outputs = [output_path(args, image) for image in images]
+    sheet = osp.join(args.out_dir, SHEET) if osp.isdir(args.img) else None
+    refused = refused_outputs(images, outputs, sheet, args.force)
+    for message in refused:
+        print(f'error: {message}', file=sys.stderr)
+    if refused:
+        return 1
     try:
         model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
     except (FileNotFoundError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 1
-    if not osp.isdir(args.img):
-        try:
-            rgb = panel(model, args.img, args.opacity)
-        except ValueError as error:
-            print(f'error: {error}', file=sys.stderr)
-            return 1
-        out_file = args.out_file or osp.join(args.out_dir, osp.splitext(
-            osp.basename(args.img))[0] + '.png')
-        write(out_file, rgb)
-        print(f'wrote {out_file}')
-        return 0
-    names = sorted(n for n in os.listdir(args.img) if n.lower().endswith(IMAGE_SUFFIXES))
-    panels, failures = [], []
-    for name in names:
-        try:
-            rgb = panel(model, osp.join(args.img, name), args.opacity)
-        except ValueError as error:
-            failures.append(f'{name}: {error}')
-            continue
-        write(osp.join(args.out_dir, osp.splitext(name)[0] + '.png'), rgb)
-        panels.append(rgb)
-    if panels:
-        write(osp.join(args.out_dir, 'contact_sheet.png'), contact_sheet(panels[:args.max_sheet]))
-    print(f'wrote {len(panels)} images and contact_sheet.png to {args.out_dir}')
-    if failures or not names:
-        print(f'{len(failures)} of {len(names)} images failed:' if names
-              else f'no images in {args.img}', file=sys.stderr)
-        for failure in failures:
-            print(f'  {failure}', file=sys.stderr)
+    on_sheet, drawn = draw_all(model, images, outputs, args)
+    if not drawn:
+        print('error: no image could be drawn; nothing written', file=sys.stderr)
         return 1
+    if sheet:
+        write(sheet, contact_sheet(on_sheet))
+        print(f'wrote {sheet}')
+    if drawn < len(images):
+        print(f'{len(images) - drawn} of {len(images)} images skipped', file=sys.stderr)
+        return SOME_SKIPPED
     return 0
 
 

@@ -1,4 +1,5 @@
-"""demo/image_demo.py and densecl.apis: panels for plain and RPL models, bad input."""
+"""demo/image_demo.py and densecl.apis: panels for plain and RPL models, bad input and
+outputs that would replace the user's files."""
 import os.path as osp
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from rpl_testing import CLOSED_SET, ROOT, RPL, TINY_AUX, TINY_MODEL, run_tool
 
@@ -55,17 +57,86 @@ def test_closed_set_checkpoint_in_an_rpl_config_is_refused(checkpoints):
         init_model(osp.join(ROOT, RPL_CONFIG), checkpoints[0], cfg_options=dict(TINY_MODEL))
 
 
-def test_folder_mode_draws_the_readable_images_and_lists_the_failures(checkpoints,
-                                                                      toyscenes_root, tmp_path):
+def image_folder(toyscenes_root, folder):
+    """The two ood_val images, a.png and a.jpg (same stem), a 5x300 strip and a broken file."""
+    shutil.copytree(osp.join(toyscenes_root, 'img_dir', 'ood_val'), folder)
+    for name, source in (('a.png', 'ood_val_00000.png'), ('a.jpg', 'ood_val_00001.png')):
+        assert cv2.imwrite(str(folder / name), cv2.imread(str(folder / source)))
+    assert cv2.imwrite(str(folder / 'thin.png'), np.full((5, 300, 3), 90, np.uint8))
+    (folder / 'broken.png').write_bytes(b'not an image')
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_folder_mode_skips_bad_images_and_gives_each_input_its_own_panel(
+        checkpoints, toyscenes_root, tmp_path):
     images = tmp_path / 'images'
-    shutil.copytree(osp.join(toyscenes_root, 'img_dir', 'ood_val'), images)
-    (images / 'broken.png').write_bytes(b'not an image')
+    inputs = image_folder(toyscenes_root, images)
     out = tmp_path / 'out'
     result = demo(str(images), RPL_CONFIG, checkpoints[1], '--out-dir', str(out))
-    assert result.returncode == 1
-    assert 'broken.png: cannot read image' in result.stderr
-    assert sorted(p.name for p in out.iterdir()) == ['contact_sheet.png', 'ood_val_00000.png',
-                                                     'ood_val_00001.png']
+    assert result.returncode == 3, result.stderr[-2000:]  # some skipped, the others drawn
+    assert f'skipped {images}/broken.png: cannot read image' in result.stderr
+    # keep-ratio resize to 128x128: 5 * 128 / 300 -> 2 rows, under the model's 16
+    assert f'skipped {images}/thin.png: image 5x300 is 2x128 after the test pipeline' \
+        in result.stderr
+    assert '2 of 6 images skipped' in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        'a.jpg.png', 'a.png.png', 'contact_sheet.png', 'ood_val_00000.png.png',
+        'ood_val_00001.png.png']
+    assert (out / 'a.jpg.png').read_bytes() != (out / 'a.png.png').read_bytes()
+    assert {path.name: path.read_bytes() for path in images.iterdir()} == inputs
+
+
+def test_outputs_that_are_inputs_or_exist_are_refused(checkpoints, toyscenes_root, tmp_path):
+    images = tmp_path / 'images'
+    inputs = image_folder(toyscenes_root, images)
+    into_inputs = demo(str(images), RPL_CONFIG, checkpoints[1], '--out-dir', str(images))
+    assert into_inputs.returncode == 2
+    assert f'--out-dir {images} is the input folder' in into_inputs.stderr
+    image = images / 'a.png'
+    over_input = demo(str(image), RPL_CONFIG, checkpoints[1], '--out-file', str(image),
+                      '--force')
+    assert over_input.returncode == 1 and f'{image} is also an input' in over_input.stderr
+    assert {path.name: path.read_bytes() for path in images.iterdir()} == inputs
+    out = tmp_path / 'panel.png'
+    out.write_bytes(b'earlier result')
+    again = demo(str(image), RPL_CONFIG, checkpoints[1], '--out-file', str(out))
+    assert again.returncode == 1 and f'{out} exists; pass --force' in again.stderr
+    assert out.read_bytes() == b'earlier result'
+    forced = demo(str(image), RPL_CONFIG, checkpoints[1], '--out-file', str(out), '--force')
+    assert forced.returncode == 0 and forced.stdout.strip().endswith(f'wrote {out}')
+    assert cv2.imread(str(out)) is not None
+
+
+def test_bad_output_device_and_empty_folder_are_refused(checkpoints, tmp_path):
+    image = tmp_path / 'images' / 'a.png'
+    image.parent.mkdir()
+    assert cv2.imwrite(str(image), np.full((64, 64, 3), 90, np.uint8))
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('not a folder')
+    out_dir_file = demo(str(image.parent), RPL_CONFIG, checkpoints[1], '--out-dir', str(a_file))
+    assert out_dir_file.returncode == 2
+    assert f'--out-dir {a_file} is a file, not a folder' in out_dir_file.stderr
+    no_suffix = demo(str(image), RPL_CONFIG, checkpoints[1], '--out-file', str(tmp_path / 'p'))
+    assert no_suffix.returncode == 2
+    assert f'--out-file {tmp_path}/p: cv2 cannot write this file type' in no_suffix.stderr
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'notes.txt').write_text('no image here')
+    nothing = demo(str(empty), RPL_CONFIG, checkpoints[1], '--out-dir', str(tmp_path / 'out'))
+    assert nothing.returncode == 1 and 'no image (.png' in nothing.stderr
+    assert 'contact_sheet' not in nothing.stdout + nothing.stderr
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='needs a machine without CUDA')
+def test_cuda_device_on_a_machine_without_cuda_is_refused(checkpoints, toyscenes_root,
+                                                          tmp_path):
+    image = osp.join(toyscenes_root, 'img_dir', 'ood_val', 'ood_val_00000.png')
+    cuda = demo(image, RPL_CONFIG, checkpoints[1], '--out-file', str(tmp_path / 'c.png'),
+                '--device', 'cuda')
+    assert cuda.returncode == 1 and 'Traceback' not in cuda.stderr
+    assert "device 'cuda': torch sees 0 CUDA GPU(s)" in cuda.stderr
+    assert not (tmp_path / 'c.png').exists()
 
 
 def test_single_image_of_a_plain_segmenter_and_a_mismatched_checkpoint(
