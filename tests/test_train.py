@@ -1,7 +1,10 @@
 """Few-iteration train / resume / test runs of the quickstart config."""
+import json
+import os
 import os.path as osp
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -10,7 +13,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from densecl.engine import check_config
+from densecl.engine import check_config, work_dir_lock
+from densecl.engine.work_dir_lock import LOCK_NAME
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
@@ -222,6 +226,34 @@ def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
     assert 'nothing to resume from' in result.stderr
     assert str(work_dir) in result.stderr
     assert sorted(p.name for p in work_dir.iterdir()) == ['notes.txt']
+
+
+def test_train_refuses_a_work_dir_another_run_holds(data_root, tmp_path):
+    work_dir = tmp_path / 'busy'
+    with work_dir_lock(str(work_dir)):  # this process is the other run
+        result = run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
+                          '--cfg-options', *cli_options({
+                              **TINY, **data_options(data_root), 'train_cfg.max_iters': 2}))
+        assert result.returncode != 0
+        assert f'work dir {work_dir} is in use' in result.stderr
+        assert f'PID {os.getpid()} on host' in result.stderr
+        assert 'Iter(train)' not in result.stdout + result.stderr
+        assert os.listdir(work_dir) == [LOCK_NAME]  # no log, no checkpoint
+
+
+def test_resume_takes_over_the_lock_of_a_killed_run(data_root, trained_dir, tmp_path):
+    work_dir = tmp_path / 'killed'
+    shutil.copytree(trained_dir, work_dir)
+    killed = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                            capture_output=True, text=True, check=True)
+    pid = int(killed.stdout)
+    (work_dir / LOCK_NAME).write_text(json.dumps(dict(pid=pid, host=socket.gethostname())))
+    result = resume_cli(data_root, work_dir, 6)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert f'taking over the lock of PID {pid}' in log
+    assert 'Iter(train) [5/6]' in log
+    assert not (work_dir / LOCK_NAME).exists()
 
 
 def evaluate_cli(data_root, checkpoint, *args, **options):

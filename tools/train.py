@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe resume)
 from densecl.engine import (find_resume_checkpoint, load_config,
-                            setup_cpu_distributed)
+                            setup_cpu_distributed, work_dir_lock)
 
 
 def parse_args():
@@ -59,11 +59,12 @@ def main():
     setup_cpu_distributed(cfg)
     if args.amp:
         enable_amp(cfg)
-    if args.resume:
-        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
-        cfg.resume = True
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with work_dir_lock(cfg.work_dir, args.launcher):  # a second run would mix checkpoints
+        if args.resume:
+            cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+            cfg.resume = True
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

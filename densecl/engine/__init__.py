@@ -8,11 +8,12 @@ from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
 from .loops import TeacherStudentValLoop
 from .outputs import atomic_write, check_output
 from .resume import find_resume_checkpoint
+from .work_dir_lock import work_dir_lock
 
 __all__ = [
     'atomic_write', 'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options',
     'check_config', 'check_output',
     'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
     'PixProMomentumHook', 'QueueLengthCheckHook', 'recalibrate_batchnorm', 'setup_cpu_distributed',
-    'state_dict_mismatch', 'TeacherStudentValLoop'
+    'state_dict_mismatch', 'TeacherStudentValLoop', 'work_dir_lock'
 ]
