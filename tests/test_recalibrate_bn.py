@@ -1,4 +1,5 @@
-"""tools/recalibrate_bn.py on a teacher-student checkpoint, and its bad-input errors."""
+"""tools/recalibrate_bn.py on a teacher-student and an RPL checkpoint, its bad-input errors
+and the outputs it refuses."""
 import importlib.util
 import os.path as osp
 
@@ -12,6 +13,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(ROOT, 'configs/sepico/'
                   'deeplabv3plus_r18-d16_self-training_1k_toyscenes-source2target-128x128.py')
 STEM_BN = 'backbone.stem.1.running_mean'
+RPL_COROCL = osp.join(ROOT, 'configs/rpl/deeplabv3plus_r18-d16_rpl-corocl_500_toyscenes-128x128.py')
+# A narrow ResNet-18, DeepLabV3+ head and CoroCL head (tests/models/rpl_testing.py's).
+TINY_RPL = {
+    'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
+    'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
+    'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
+    'model.contrast_head.in_channels': 16, 'model.contrast_head.channels': 8,
+    'model.contrast_head.embed_channels': 8,
+}
 
 
 def recalibrate(*args):
@@ -69,3 +79,57 @@ def test_a_checkpoint_of_another_model_is_refused_with_its_keys(
         recalibrate(CONFIG, path, tmp_path / 'out.pth', '--img-dir', 'img_dir/target_train',
                     '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}')
     assert not (tmp_path / 'out.pth').exists()
+
+
+@pytest.mark.parametrize('force', [[], ['--force']])
+def test_the_input_checkpoint_is_never_the_output(tmp_path, toyscenes_root, force):
+    path = tmp_path / 'iter_1000.pth'
+    path.write_bytes(b'a training checkpoint')  # refused before it is read
+    with pytest.raises(SystemExit, match=f'{path} is also an input'):
+        recalibrate(CONFIG, path, path, '--img-dir', 'img_dir/target_train', *force,
+                    '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}')
+    assert path.read_bytes() == b'a training checkpoint'
+
+
+def test_an_existing_output_needs_force_before_the_model_is_built(
+        tmp_path, toyscenes_root, monkeypatch):
+    out = tmp_path / 'adabn.pth'
+    out.write_bytes(b'an earlier recalibration')
+    monkeypatch.setattr(MODELS, 'build', lambda cfg: pytest.fail('the model was built'))
+    with pytest.raises(SystemExit, match=f'{out} exists; pass --force'):
+        recalibrate(CONFIG, tmp_path / 'model.pth', out, '--img-dir', 'img_dir/target_train',
+                    '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}')
+    assert out.read_bytes() == b'an earlier recalibration'
+
+
+def test_rpl_residual_block_is_recalibrated_and_unused_heads_keep_theirs(
+        toyscenes_root, tmp_path):
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(RPL_COROCL)
+    cfg.merge_from_dict(TINY_RPL)
+    state = MODELS.build(cfg.model).state_dict()
+    for key in state:  # statistics no reset layer has
+        if key.endswith('running_mean'):
+            state[key].fill_(5)
+    path, out = tmp_path / 'rpl.pth', tmp_path / 'rpl_adabn.pth'
+    torch.save({'state_dict': state, 'meta': {'iter': 500}}, path)
+    out.write_bytes(b'an earlier recalibration')
+    recalibrate(RPL_COROCL, path, out, '--img-dir', 'img_dir/target_train', '--force',
+                '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}',
+                *[f'{key}={value}' for key, value in TINY_RPL.items()])
+    saved = torch.load(out, map_location='cpu', weights_only=False)
+    assert saved['meta']['recalibrated_bn'] == dict(img_dir='img_dir/target_train', images=2,
+                                                    batches=1)
+    recalibrated = saved['state_dict']
+    assert sorted(recalibrated) == sorted(state)
+    assert not torch.equal(recalibrated[STEM_BN], state[STEM_BN])
+    # the residual block starts as a copy of the decoder's ASPP and sees its input
+    aspp = 'aspp_modules.0.bn.running_mean'
+    assert not torch.equal(recalibrated['decode_head.' + aspp], state['decode_head.' + aspp])
+    torch.testing.assert_close(recalibrated['residual_block.' + aspp],
+                               recalibrated['decode_head.' + aspp])
+    # CoroCL's head predicts nothing: its statistics are the checkpoint's
+    corocl = [key for key in state if key.startswith('contrast_head.') and 'running' in key]
+    assert corocl
+    for key in corocl:
+        assert torch.equal(recalibrated[key], state[key]), key

@@ -5,11 +5,12 @@
 
 The images (no labels) go through the config's test pipeline, annotation steps left out.
 Only BatchNorm running means and variances change (densecl.engine.recalibrate_batchnorm);
-a teacher-student model has both branches recalibrated. OUT holds the state dict and the
-checkpoint's meta.
+a teacher-student model has both branches recalibrated, an RPL model its residual block
+too. OUT holds the state dict and the checkpoint's meta; it is never CHECKPOINT, an
+existing file is replaced only with --force (checked before the model is built), and in
+one rename, so a failed write leaves it whole.
 """
 import argparse
-import os
 import os.path as osp
 
 import torch
@@ -20,9 +21,14 @@ from mmseg.registry import DATASETS, MODELS
 from torch.utils.data import DataLoader
 
 import densecl  # noqa: F401  (registers datasets and models)
-from densecl.engine import checkpoint_mismatch, load_config, recalibrate_batchnorm
+from densecl.engine import (atomic_write, check_output, checkpoint_mismatch, load_config,
+                            recalibrate_batchnorm)
+from densecl.engine.batchnorm import tensor_forward
+from densecl.models.segmentors import RPLEncoderDecoder
 
 ANNOTATION_STEPS = ('LoadAnnotations', 'CheckSegLabels')
+# data_prefix entries of label folders (ToyScenesOoDDataset's anomaly masks), left empty
+LABEL_FOLDERS = ('seg_map_path', 'anomaly_path')
 
 
 def parse_args(argv=None):
@@ -37,6 +43,7 @@ def parse_args(argv=None):
                         help='images per batch (each batch gives one mean and variance)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
+    parser.add_argument('--force', action='store_true', help='overwrite an existing OUT')
     return parser.parse_args(argv)
 
 
@@ -47,7 +54,7 @@ def image_dataset(cfg, img_dir):
     if not osp.isdir(folder):
         raise FileNotFoundError(f'--img-dir {img_dir}: no folder {folder} (data_root '
                                 f'{dataset.data_root} of the config\'s test dataset)')
-    dataset.data_prefix = dict(img_path=img_dir, seg_map_path='')
+    dataset.data_prefix = dict(dict.fromkeys(LABEL_FOLDERS, ''), img_path=img_dir)
     dataset.pipeline = [t for t in dataset.pipeline if t['type'] not in ANNOTATION_STEPS]
     return DATASETS.build(dataset)
 
@@ -59,10 +66,21 @@ def segmentors_of(model):
     return [model]
 
 
+def predicting_forward(segmentor, inputs):
+    """The layers inference runs: RPL's closed-set path and its residual block."""
+    if isinstance(segmentor, RPLEncoderDecoder):
+        return segmentor.forward_pair(segmentor.extract_feat(inputs))
+    return tensor_forward(segmentor, inputs)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.batch_size < 2:
         raise SystemExit('error: --batch-size must be >= 2 (a batch variance needs 2 images)')
+    try:
+        check_output(args.out, [args.checkpoint, args.config], args.force, 'OUT')
+    except (ValueError, OSError) as error:
+        raise SystemExit(f'error: {error}')
     cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
@@ -80,11 +98,11 @@ def main(argv=None):
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=pseudo_collate,
                         drop_last=True)  # a last batch of one image has no variance
     batches = (model.data_preprocessor(batch, False)['inputs'] for batch in loader)
-    count = recalibrate_batchnorm(segmentors_of(model), batches)
+    count = recalibrate_batchnorm(segmentors_of(model), batches, predicting_forward)
     meta = torch.load(args.checkpoint, map_location='cpu', weights_only=False).get('meta', {})
     meta['recalibrated_bn'] = dict(img_dir=args.img_dir, images=len(dataset), batches=count)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save({'state_dict': model.state_dict(), 'meta': meta}, args.out)
+    with atomic_write(args.out, 'wb') as f:
+        torch.save({'state_dict': model.state_dict(), 'meta': meta}, f)
     print(f'{args.out}: BatchNorm statistics of {len(dataset)} images of {args.img_dir} '
           f'({count} batches)')
 

@@ -191,7 +191,7 @@ def evaluate_recalibrated(config, checkpoint, img_dir, work_dir, cfg_options, me
         RuntimeError: when either tool fails, with the tail of its output.
     """
     recalibrated = osp.join(work_dir, 'recalibrated_bn.pth')
-    _run_tool('recalibrate_bn', [config, checkpoint, recalibrated, '--img-dir', img_dir],
+    _run_tool('recalibrate_bn', [config, checkpoint, recalibrated, '--img-dir', img_dir, '--force'],
               work_dir, cfg_options, None)
     return evaluate_checkpoint(config, recalibrated, work_dir, cfg_options, metrics)
 

@@ -82,3 +82,47 @@ def test_extract_backbone_names_a_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         load_tool('extract_backbone').main([str(tmp_path / 'missing.pth'),
                                             str(tmp_path / 'out.pth')])
+
+
+def save_pretraining(path):
+    torch.save({'meta': {'iter': 7}, 'state_dict': {'backbone.conv.weight': torch.ones(2)},
+                'optimizer': {'state': {}}}, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize('force', [[], ['--force']])
+def test_the_input_checkpoint_is_never_the_output(tmp_path, capsys, force):
+    checkpoint = tmp_path / 'iter_7.pth'
+    before = save_pretraining(checkpoint)
+    assert load_tool('extract_backbone').main([str(checkpoint), str(checkpoint), *force]) == 1
+    assert f'{checkpoint} is also an input' in capsys.readouterr().err
+    assert checkpoint.read_bytes() == before  # optimizer and meta kept
+
+
+def test_an_existing_output_needs_force_before_anything_is_loaded(tmp_path, capsys):
+    out = tmp_path / 'backbone.pth'
+    out.write_bytes(b'earlier backbone')
+    # the input does not exist: the output is refused before it is read
+    assert load_tool('extract_backbone').main([str(tmp_path / 'missing.pth'), str(out)]) == 1
+    assert f'{out} exists; pass --force' in capsys.readouterr().err
+    assert out.read_bytes() == b'earlier backbone'
+    save_pretraining(tmp_path / 'iter_7.pth')
+    assert load_tool('extract_backbone').main([str(tmp_path / 'iter_7.pth'), str(out),
+                                               '--force']) == 0
+    assert list(torch.load(out)['state_dict']) == ['backbone.conv.weight']
+
+
+def test_a_failed_write_keeps_the_previous_output(tmp_path, monkeypatch):
+    save_pretraining(tmp_path / 'iter_7.pth')
+    out = tmp_path / 'backbone.pth'
+    out.write_bytes(b'earlier backbone')
+
+    def disk_full(obj, f):
+        f.write(b'half a checkpoint')
+        raise OSError('No space left on device')
+
+    monkeypatch.setattr(torch, 'save', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        load_tool('extract_backbone').main([str(tmp_path / 'iter_7.pth'), str(out), '--force'])
+    assert out.read_bytes() == b'earlier backbone'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth', 'iter_7.pth']
