@@ -12,7 +12,8 @@ import argparse
 import json
 import time
 
-from densecl.datasets.synthetic import DEFAULT_COUNTS, contact_sheets, generate
+from densecl.datasets.synthetic import (DEFAULT_COUNTS, MAX_COUNT, MAX_SIZE, contact_sheets,
+                                        generate)
 
 
 def parse_args():
@@ -20,7 +21,8 @@ def parse_args():
         description='Write the toyscenes benchmark in mmseg folder layout')
     parser.add_argument('--out', required=True, help='output data root')
     parser.add_argument('--seed', type=int, default=0, help='global seed')
-    parser.add_argument('--size', type=int, default=128, help='image side')
+    parser.add_argument('--size', type=int, default=128,
+                        help=f'image side, 32 to {MAX_SIZE} (default 128)')
     for split, num in DEFAULT_COUNTS.items():
         parser.add_argument(
             f'--num-{split.replace("_", "-")}',
@@ -28,7 +30,7 @@ def parse_args():
             default=num,
             dest=split,
             metavar='N',
-            help=f'number of {split} items (default {num})')
+            help=f'number of {split} items, at most {MAX_COUNT} (default {num})')
     parser.add_argument(
         '--force',
         action='store_true',

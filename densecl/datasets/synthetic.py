@@ -68,6 +68,11 @@ DEFAULT_COUNTS = dict(
     ood_val=100,
     outliers=200)
 FRACTIONS = (2, 4, 8, 16, 32, 64)
+# Drawing an image holds about 100 bytes a pixel (float copies of it): 0.4 GiB
+# at 2048 x 2048, where --size 100000 would ask for terabytes.
+MAX_SIZE = 2048
+# File names carry five digits (train_00000.png): more would break their order.
+MAX_COUNT = 99999
 # Stable stream ids for seeding (never Python's salted hash()).
 _STREAMS = tuple(SPLITS) + ('outliers', 'fractions')
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 3]
@@ -369,15 +374,16 @@ def check_arguments(seed, size, counts):
                          f'known: {list(DEFAULT_COUNTS)}')
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f'seed must be an integer >= 0, got {seed!r}')
-    if size < 32:
-        raise ValueError(f'size must be >= 32, got {size}')
+    if not 32 <= size <= MAX_SIZE:
+        raise ValueError(f'size must be between 32 and {MAX_SIZE}, got {size}: drawing an '
+                         f'image holds about 100 bytes a pixel (0.4 GiB at {MAX_SIZE})')
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     for split, num in counts.items():
         least = 1 if split == 'train' else 0
-        if num < least:
+        if not least <= num <= MAX_COUNT:
             raise ValueError(f'the {split} count (--num-'
-                             f'{split.replace("_", "-")}) must be >= {least}, '
-                             f'got {num}')
+                             f'{split.replace("_", "-")}) must be between {least} and '
+                             f'{MAX_COUNT} (file names carry five digits), got {num}')
     return counts
 
 

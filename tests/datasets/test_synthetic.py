@@ -212,6 +212,8 @@ def existing(data, tmp_path):
     (dict(counts=dict(COUNTS, train=-3)), '--num-train'),
     (dict(counts=dict(COUNTS, ood_val=-1)), '--num-ood-val'),
     (dict(size=16), 'size'),
+    (dict(size=100000), 'size must be between 32 and 2048, got 100000: .* bytes a pixel'),
+    (dict(counts=dict(COUNTS, val=100000)), r'--num-val\) must be between 0 and 99999'),
 ])
 def test_invalid_argument_leaves_existing_dataset_untouched(
         existing, kwargs, match):
@@ -231,6 +233,17 @@ def test_cli_negative_seed_over_dataset_fails_and_keeps_it(existing):
     assert result.returncode != 0
     assert 'seed' in result.stderr
     assert digests(root) == before
+
+
+def test_cli_bounds_the_image_size_with_its_reason(tmp_path):
+    result = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'make_synthetic.py'),
+         '--out', str(tmp_path / 'big'), '--size', '100000'],
+        capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 2  # argparse's usage error, not a MemoryError
+    assert 'error: size must be between 32 and 2048, got 100000' in result.stderr
+    assert 'GiB' in result.stderr
+    assert os.listdir(tmp_path) == []
 
 
 def test_failure_midway_keeps_old_dataset_and_no_temporary(
