@@ -55,6 +55,16 @@ def _same_label(q_labels, k_labels, rows, cols):
     return q_labels[rows, None] == k_labels[None, cols]
 
 
+def _rows(x, keep, start, stop, dtype):
+    """Rows ``start:stop`` of ``x`` in ``dtype``, those where ``keep`` is False set to 0.
+
+    A left-out row must add nothing whatever it holds: a NaN or inf in it
+    would survive its -inf bias or zero weight (NaN - inf and inf * 0 are NaN).
+    """
+    tile = x[start:stop].to(dtype)
+    return tile if keep is None else tile.masked_fill(~keep[start:stop, None], 0)
+
+
 def _column_bias(k_mask, dtype):
     """(M,) 0 where ``k_mask`` is True and -inf elsewhere; None without a mask."""
     if k_mask is None:
@@ -77,7 +87,7 @@ class _LogSumExp(torch.autograd.Function):
             run_max = torch.full((r1 - r0,), float('-inf'), dtype=dtype, device=q.device)
             run_sum = torch.zeros_like(run_max)
             for c0, c1 in _tiles(k.shape[0], COL_TILE):
-                s = _tile_logits(q_tile, k[c0:c1].to(dtype), scale,
+                s = _tile_logits(q_tile, _rows(k, k_mask, c0, c1, dtype), scale,
                                  None if bias is None else bias[c0:c1], r0, c0, exclude_self,
                                  _same_label(q_labels, k_labels, slice(r0, r1), slice(c0, c1)))
                 new_max = torch.maximum(run_max, s.amax(1))
@@ -102,18 +112,19 @@ class _LogSumExp(torch.autograd.Function):
         dtype = lse.dtype
         scale = 1.0 / ctx.temperature
         bias = _column_bias(k_mask, dtype)
-        empty = lse == float('-inf')
-        # exp(s - inf) = 0 for every column of an empty row, and its upstream
-        # gradient is dropped, so the row's gradient is exactly 0.
-        lse = lse.masked_fill(empty, float('inf'))
+        # Rows that are empty or get no upstream gradient add nothing: zeroed
+        # (so a NaN query, e.g. a masked key in self-contrast, stays out of dk)
+        # and with lse = inf, so exp(s - inf) = 0 in every column.
+        active = (lse != float('-inf')) & (grad_lse != 0)
+        lse = lse.masked_fill(~active, float('inf'))
         # d lse_i / d s_ij = P_ij and d s_ij / d q_i = k_j / T: fold g_i / T per row.
-        row_grad = (grad_lse.to(dtype) * scale).masked_fill_(empty, 0.)
+        row_grad = (grad_lse.to(dtype) * scale).masked_fill_(~active, 0.)
         dq = torch.zeros(q.shape, dtype=dtype, device=q.device) if need_q else None
         dk = torch.zeros(k.shape, dtype=dtype, device=k.device) if need_k else None
         for r0, r1 in _tiles(q.shape[0], ROW_TILE):
-            q_tile = q[r0:r1].to(dtype)
+            q_tile = _rows(q, active, r0, r1, dtype)
             for c0, c1 in _tiles(k.shape[0], COL_TILE):
-                k_tile = k[c0:c1].to(dtype)
+                k_tile = _rows(k, k_mask, c0, c1, dtype)
                 s = _tile_logits(q_tile, k_tile, scale,
                                  None if bias is None else bias[c0:c1], r0, c0,
                                  ctx.exclude_self,
@@ -249,7 +260,9 @@ def logsumexp(q, k, temperature, exclude_self, k_mask, q_labels=None, k_labels=N
     where j != i, and with labels ((N,) and (M,) integers) where
     ``k_labels[j] != q_labels[i]``, i.e. over the negatives only. Returns (N,)
     fp32 (fp64 for fp64 inputs); rows with no allowed column give -inf and a
-    zero gradient. Passing ``q`` as ``k`` adds both gradients up in ``q``.
+    zero gradient. Keys outside ``k_mask`` take no part whatever they hold
+    (NaN, inf) and get a zero gradient, as do rows whose upstream gradient is
+    0. Passing ``q`` as ``k`` adds both gradients up in ``q``.
     """
     return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask, q_labels, k_labels)
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 import densecl.ops as ops
 from densecl.ops import dispatch, reference, tiled
+from ops_testing import TRITON_DEVICE, assert_close, value_and_grads
 
 
 def randn(*shape, seed=0, dtype=torch.float32):
@@ -338,3 +339,82 @@ def test_ignored_rows_holding_nan_do_not_contribute(backend):
         torch.testing.assert_close(loss, clean)
         loss.sum().backward()
         assert torch.isfinite(f.grad).all()
+
+
+FUSED_BACKENDS = ['tiled', 'auto', pytest.param('triton', marks=needs_triton)]
+
+
+@pytest.mark.parametrize('poison', [float('nan'), float('inf')])
+@pytest.mark.parametrize('backend', FUSED_BACKENDS)
+def test_pixel_logsumexp_keys_left_out_by_k_mask_are_absent_whatever_they_hold(
+        tiles, backend, poison):
+    """Values and gradients are those of the reference without the masked keys, which
+    get a zero gradient."""
+    tiles(7, 9)
+    device = TRITON_DEVICE if backend == 'triton' else 'cpu'
+    q, k = randn(7, 8, seed=15), randn(9, 8, seed=16)
+    k_mask = torch.arange(9) % 3 != 1
+    upstream = randn(7, seed=17)
+    want = value_and_grads(lambda a, b: reference.logsumexp(a, b, 0.5, False, None),
+                           [q, k[k_mask]], torch.float64, upstream)
+    got = value_and_grads(
+        lambda a, b: ops.pixel_logsumexp(a, b, 0.5, k_mask=k_mask.to(device), backend=backend),
+        [q, k.masked_fill(~k_mask[:, None], poison)], torch.float32, upstream, device)
+    assert_close(got[0], want[0])
+    assert_close(got[1], want[1])
+    assert_close(got[2][k_mask], want[2])
+    assert (got[2][~k_mask] == 0).all()
+
+
+@pytest.mark.parametrize('poison', [float('nan'), float('inf')])
+@pytest.mark.parametrize('backend', FUSED_BACKENDS)
+def test_pixel_logsumexp_self_contrast_masked_pixels_are_absent_whatever_they_hold(
+        tiles, backend, poison):
+    """With k=None a masked pixel is still a query (its own row is not finite) but no key:
+    the other rows and their gradients are the reference's on the unmasked pixels, and a
+    masked pixel whose row is not used gets a zero gradient."""
+    tiles(9, 9)
+    device = TRITON_DEVICE if backend == 'triton' else 'cpu'
+    x = randn(9, 8, seed=18)
+    k_mask = torch.arange(9) % 3 != 1
+    upstream = randn(9, seed=19).masked_fill(~k_mask, 0)
+    want = value_and_grads(lambda a: reference.logsumexp(a, a, 0.5, True, None),
+                           [x[k_mask]], torch.float64, upstream[k_mask])
+    got = value_and_grads(
+        lambda a: ops.pixel_logsumexp(a, temperature=0.5, k_mask=k_mask.to(device),
+                                      backend=backend),
+        [x.masked_fill(~k_mask[:, None], poison)], torch.float32, upstream, device)
+    assert_close(got[0][k_mask], want[0])
+    assert_close(got[1][k_mask], want[1])
+    assert (got[1][~k_mask] == 0).all()
+
+
+# name: call(z, labels, backend) of a loss whose key set is z's rows or a bank split off z.
+IGNORING_LOSSES = {
+    'pixel_contrast_loss': lambda z, labels, backend: ops.pixel_contrast_loss(
+        z[:8], labels[:8], extra=z[8:], extra_labels=labels[8:], reduction='none',
+        backend=backend),
+    'prototype_contrast_loss': lambda z, labels, backend: ops.prototype_contrast_loss(
+        z[:8], labels[:8], MU.to(z.dtype), keys=z[8:], key_labels=labels[8:],
+        reduction='none', backend=backend),
+    'centroid_bank_loss': lambda z, labels, backend: ops.centroid_bank_loss(
+        z[:8], labels[:8], z[8:], labels[8:], 0.5, reduction='none', backend=backend),
+}
+
+
+@pytest.mark.parametrize('name', list(IGNORING_LOSSES))
+def test_tiled_losses_ignore_rows_holding_nan_or_inf(tiles, name):
+    """Ignored anchors and keys add nothing whatever they hold: the reference on the same
+    data with finite ignored rows gives the same values and gradients."""
+    tiles(8, 8)
+    labels = torch.tensor([0, 1, 255, 2, 1, 0, 255, 2, 2, 255, 0, 1, 255, 1, 0, 2])
+    z = randn(16, 8, seed=20)
+    ignored = (labels == 255)[:, None]
+    poisoned = z.masked_fill(ignored, float('nan'))
+    poisoned[12] = float('inf')
+    call = IGNORING_LOSSES[name]
+    got = value_and_grads(lambda a: call(a, labels, 'tiled'), [poisoned], torch.float32)
+    want = value_and_grads(lambda a: call(a, labels, 'reference'), [z], torch.float64)
+    assert_close(got[0], want[0])
+    assert_close(got[1], want[1])
+    assert (got[1][labels == 255] == 0).all()

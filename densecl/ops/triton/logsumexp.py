@@ -53,10 +53,21 @@ _LSE_KEY = ['BLOCK_D', 'HAS_MASK', 'EXCLUDE_SELF', 'HAS_LABELS']
 
 
 @triton.jit
+def load_selected_rows(PTR, offs, ok, offs_d, D):
+    """The (rows, BLOCK_D) tile of a row-major (n, D) matrix, 0 in the rows where ``ok`` is False.
+
+    A left-out row must add nothing whatever it holds: a NaN or inf loaded
+    from it would survive its -inf bias or zero weight (NaN - inf and inf * 0
+    are NaN).
+    """
+    return tl.load(PTR + offs[:, None] * D + offs_d[None, :],
+                   mask=ok[:, None] & (offs_d[None, :] < D), other=0.0)
+
+
+@triton.jit
 def load_rows(PTR, offs, n, offs_d, D):
     """The (rows, BLOCK_D) tile of a row-major (n, D) matrix, zero-padded."""
-    return tl.load(PTR + offs[:, None] * D + offs_d[None, :],
-                   mask=(offs[:, None] < n) & (offs_d[None, :] < D), other=0.0)
+    return load_selected_rows(PTR, offs, offs < n, offs_d, D)
 
 
 @triton.jit
@@ -66,12 +77,18 @@ def load_labels(LABELS, offs, n):
 
 
 @triton.jit
-def _col_bias(KMASK, offs_n, M, HAS_MASK: tl.constexpr):
-    """0 for usable columns (in range and selected by k_mask), -inf otherwise."""
+def _usable(KMASK, offs_n, M, HAS_MASK: tl.constexpr):
+    """True for usable columns: in range and selected by k_mask."""
     ok = offs_n < M
     if HAS_MASK:
         ok = ok & (tl.load(KMASK + offs_n, mask=ok, other=0) != 0)
-    return tl.where(ok, 0.0, float('-inf'))
+    return ok
+
+
+@triton.jit
+def _bias(usable):
+    """0 for usable columns, -inf for the others."""
+    return tl.where(usable, 0.0, float('-inf'))
 
 
 @triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY)
@@ -92,10 +109,11 @@ def _lse_fwd_kernel(Q, K, KMASK, QLAB, KLAB, LSE, N, M, D, scale,
     l_i = tl.zeros([BLOCK_M], tl.float32)
     for start_n in range(0, M, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = load_rows(K, offs_n, M, offs_d, D)
+        usable_n = _usable(KMASK, offs_n, M, HAS_MASK)
+        k = load_selected_rows(K, offs_n, usable_n, offs_d, D)
         # s in base-2 units: log2(e) * q.k / T, masked columns at -inf.
         s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
-        s = s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :]
+        s = s + _bias(usable_n)[None, :]
         if EXCLUDE_SELF:
             if (start_n < start_m + BLOCK_M) & (start_n + BLOCK_N > start_m):
                 s = tl.where(offs_m[:, None] == offs_n[None, :], float('-inf'), s)
@@ -117,16 +135,19 @@ def _lse_fwd_kernel(Q, K, KMASK, QLAB, KLAB, LSE, N, M, D, scale,
 
 @triton.jit
 def _row_stats(LSE, G, offs, N, grad_scale):
-    """Per-row (lse in base 2, g / T); rows out of range or empty give P = 0.
+    """Per-row (lse in base 2, g / T, active); inactive rows give P = 0.
 
-    An empty row's lse is -inf; it is replaced by +inf so that
-    exp2(s - lse) = 0 for every column instead of NaN.
+    A row is inactive when it is out of range, empty (lse -inf) or gets no
+    upstream gradient: its lse is replaced by +inf so that exp2(s - lse) = 0
+    for every column, and its callers load it as zeros, so that whatever it
+    holds (a NaN query that is a masked key in self-contrast) adds nothing.
     """
     ok = offs < N
     lse = tl.load(LSE + offs, mask=ok, other=float('-inf'))
-    lse2 = tl.where(lse == float('-inf'), float('inf'), lse * 1.4426950408889634)
     gs = tl.load(G + offs, mask=ok, other=0.0) * grad_scale
-    return lse2, gs
+    active = (lse != float('-inf')) & (gs != 0.0)
+    lse2 = tl.where(active, lse * 1.4426950408889634, float('inf'))
+    return lse2, gs, active
 
 
 @triton.autotune(configs=_LSE_CONFIGS, key=_LSE_KEY + ['SELF'])
@@ -146,21 +167,29 @@ def _lse_bwd_dq_kernel(Q, K, KMASK, QLAB, KLAB, LSE, G, DQ, N, M, D, scale, grad
     offs_m = start_m + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
     d_ok = offs_d < D
-    q = load_rows(Q, offs_m, N, offs_d, D)
-    lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
+    lse2_i, gs_i, active_i = _row_stats(LSE, G, offs_m, N, grad_scale)
     if SELF:
-        bias_i = _col_bias(KMASK, offs_m, M, HAS_MASK)
+        # Row i is also column i of the term with row j: keep it if either role needs it.
+        usable_i = _usable(KMASK, offs_m, M, HAS_MASK)
+        q = load_selected_rows(Q, offs_m, active_i | usable_i, offs_d, D)
+        bias_i = _bias(usable_i)
+    else:
+        q = load_selected_rows(Q, offs_m, active_i, offs_d, D)
     if HAS_LABELS:
         lab_m = load_labels(QLAB, offs_m, N)
     acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
     for start_n in range(0, M, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        k = load_rows(K, offs_n, M, offs_d, D)
+        usable_n = _usable(KMASK, offs_n, M, HAS_MASK)
+        if SELF:
+            lse2_j, gs_j, active_j = _row_stats(LSE, G, offs_n, N, grad_scale)
+            k = load_selected_rows(K, offs_n, usable_n | active_j, offs_d, D)
+        else:
+            k = load_selected_rows(K, offs_n, usable_n, offs_d, D)
         s = tl.dot(q, tl.trans(k), input_precision=DOT_PREC) * scale
-        p = tl.exp2(s + _col_bias(KMASK, offs_n, M, HAS_MASK)[None, :] - lse2_i[:, None])
+        p = tl.exp2(s + _bias(usable_n)[None, :] - lse2_i[:, None])
         ds = p * gs_i[:, None]
         if SELF:
-            lse2_j, gs_j = _row_stats(LSE, G, offs_n, N, grad_scale)
             p_t = tl.exp2(s + bias_i[:, None] - lse2_j[None, :])
             ds += p_t * gs_j[None, :]
         if EXCLUDE_SELF:
@@ -190,15 +219,16 @@ def _lse_bwd_dk_kernel(Q, K, KMASK, QLAB, KLAB, LSE, G, DK, N, M, D, scale, grad
     offs_n = start_n + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     d_ok = offs_d < D
-    k = load_rows(K, offs_n, M, offs_d, D)
-    bias_n = _col_bias(KMASK, offs_n, M, HAS_MASK)
+    usable_n = _usable(KMASK, offs_n, M, HAS_MASK)
+    k = load_selected_rows(K, offs_n, usable_n, offs_d, D)
+    bias_n = _bias(usable_n)
     if HAS_LABELS:
         lab_n = load_labels(KLAB, offs_n, M)
     acc = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     for start_m in range(0, N, BLOCK_M):
         offs_m = start_m + tl.arange(0, BLOCK_M)
-        q = load_rows(Q, offs_m, N, offs_d, D)
-        lse2_i, gs_i = _row_stats(LSE, G, offs_m, N, grad_scale)
+        lse2_i, gs_i, active_i = _row_stats(LSE, G, offs_m, N, grad_scale)
+        q = load_selected_rows(Q, offs_m, active_i, offs_d, D)
         s_t = tl.dot(k, tl.trans(q), input_precision=DOT_PREC) * scale
         ds_t = tl.exp2(s_t + bias_n[:, None] - lse2_i[None, :]) * gs_i[None, :]
         if EXCLUDE_SELF:
@@ -311,7 +341,9 @@ def logsumexp(q, k, temperature, exclude_self=False, k_mask=None, q_labels=None,
     ``k_mask`` (M,) bool selects usable columns; ``exclude_self`` drops j == i;
     with integer labels ((N,) and (M,)) columns with ``k_labels[j] ==
     q_labels[i]`` are dropped too (negatives only). Rows with no usable column
-    give -inf and a zero gradient. Passing the same tensor as ``q`` and ``k``
+    give -inf and a zero gradient. Keys outside ``k_mask`` take no part whatever
+    they hold (NaN, inf) and get a zero gradient, as do rows whose upstream
+    gradient is 0. Passing the same tensor as ``q`` and ``k``
     (and as both labels) returns the summed gradient through ``q``.
     """
     return _LogSumExp.apply(q, k, temperature, exclude_self, k_mask, q_labels, k_labels)
