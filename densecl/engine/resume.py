@@ -10,20 +10,20 @@ import glob
 import logging
 import os.path as osp
 import re
-import zipfile
 
 from mmengine.logging import print_log
+
+from ..compat import CorruptCheckpointError, checkpoint_format
 
 NUMBERED_CHECKPOINT = re.compile(r'_(\d+)\.pth$')
 
 
 def is_intact(path):
-    """Whether ``path`` is a complete zip archive (``torch.save``'s format)
-    whose members all pass their CRC check."""
+    """Whether ``path`` is a complete ``torch.save`` zip archive whose members all
+    pass their CRC check."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (OSError, zipfile.BadZipFile):
+        return checkpoint_format(path) == 'zip'
+    except CorruptCheckpointError:
         return False
 
 
