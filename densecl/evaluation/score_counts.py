@@ -63,9 +63,11 @@ class ScoreCounts:
         """AUROC, AP (area under the precision-recall curve) and FPR at 95% TPR, in [0, 1].
 
         Thresholds run over the distinct scores from the highest down. ``FPR95``
-        is the FPR at the threshold whose TPR is closest to 0.95, as the
-        published RPL evaluation reports it; ``FPR95_first`` is the FPR at
-        the first threshold reaching TPR >= 0.95.
+        is the FPR at the threshold whose TPR is closest to 0.95, as RPL's
+        released evaluation (``fpr_and_fdr_at_recall``) picks it: among the
+        thresholds down to the first one reaching TPR 1, the lowest one when
+        several share that TPR (the highest FPR of the tie). ``FPR95_first``
+        is the FPR at the first threshold reaching TPR >= 0.95.
 
         Raises:
             ValueError: when no anomaly or no inlier pixel was counted.
@@ -79,7 +81,7 @@ class ScoreCounts:
         tpr, fpr = tp / positives, fp / negatives
         auroc = np.trapezoid(np.r_[0, tpr], np.r_[0, fpr])
         ap = np.sum(np.diff(np.r_[0, tpr]) * tp / (tp + fp))
-        first = np.argmax(tpr >= 0.95)
-        return {'AUROC': float(auroc), 'AP': float(ap),
-                'FPR95': float(fpr[np.argmin(np.abs(tpr - 0.95))]),
-                'FPR95_first': float(fpr[first])}
+        full = np.argmax(tp == positives)
+        closest = full - np.argmin(np.abs(tpr[full::-1] - 0.95))
+        return {'AUROC': float(auroc), 'AP': float(ap), 'FPR95': float(fpr[closest]),
+                'FPR95_first': float(fpr[np.argmax(tpr >= 0.95)])}

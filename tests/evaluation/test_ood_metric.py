@@ -25,17 +25,39 @@ def test_hand_computed_case():
 
 
 def test_fpr95_closest_and_first_differ():
-    # 11 anomalies: TPR 10/11 (0.909) is closer to 0.95 than 11/11; an inlier lies between.
-    anomalies = np.arange(10, 21, dtype=np.float32)
-    inliers = np.r_[np.arange(9, dtype=np.float32), 10.5]
-    result = metrics(np.r_[anomalies, inliers], np.r_[np.ones(11), np.zeros(10)])
+    # 12 anomalies: TPR 11/12 (0.917) is closer to 0.95 than 12/12, which only the threshold
+    # 5.0 reaches, where an inlier ties with the last anomaly.
+    anomalies = np.r_[np.arange(10, 21, dtype=np.float32), 5]
+    inliers = np.r_[np.arange(9, dtype=np.float32) / 2, 5]
+    result = metrics(np.r_[anomalies, inliers], np.r_[np.ones(12), np.zeros(10)])
     assert result['FPR95'] == 0 and result['FPR95_first'] == pytest.approx(0.1)
+
+
+def released_fpr95(fpr, tpr):
+    """RPL's fpr_and_fdr_at_recall on a (fpr, tpr) curve from the highest threshold down:
+    keep the thresholds up to the first full recall, walk them from the lowest threshold up,
+    and take the first whose TPR is closest to 0.95."""
+    full = next(i for i, t in enumerate(tpr) if t == 1)
+    walk = list(range(full, -1, -1))
+    best = min(walk, key=lambda i: abs(tpr[i] - 0.95))  # min keeps the first of equals
+    return fpr[best]
 
 
 def sklearn_metrics(scores, labels):
     fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    fpr, tpr = fpr[1:], tpr[1:]  # roc_curve starts at (0, 0) above every score
     return {'AUROC': roc_auc_score(labels, scores), 'AP': average_precision_score(labels, scores),
-            'FPR95': fpr[np.argmin(np.abs(tpr - 0.95))], 'FPR95_first': fpr[np.argmax(tpr >= 0.95)]}
+            'FPR95': released_fpr95(fpr, tpr), 'FPR95_first': fpr[np.argmax(tpr >= 0.95)]}
+
+
+def test_fpr95_tie_takes_the_lowest_threshold_as_the_release():
+    # 20 anomalies: 19 at the top (TPR 0.95) then 2 inliers, then one anomaly and one inlier.
+    # TPR 0.95 holds at FPR 0 and at FPR 2/3: the release reports 2/3 (its lowest threshold);
+    # FPR95_first the first threshold reaching 0.95: 0.
+    scores = np.r_[np.arange(19) + 10.0, 5.0, 4.0, 3.0, 3.0]
+    labels = np.r_[np.ones(19), 0, 0, 1, 0]
+    result = metrics(scores, labels)
+    assert result['FPR95'] == pytest.approx(2 / 3) and result['FPR95_first'] == 0
 
 
 @pytest.mark.parametrize('seed', [0, 1])
@@ -71,7 +93,7 @@ def sorted_reference(scores, labels):
     auroc = (ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     precision = tp / (tp + fp)
     return {'AUROC': auroc, 'AP': np.sum(np.diff(np.r_[0, tpr]) * precision),
-            'FPR95': fpr[np.argmin(np.abs(tpr - 0.95))], 'FPR95_first': fpr[np.argmax(tpr >= 0.95)]}
+            'FPR95': released_fpr95(fpr, tpr), 'FPR95_first': fpr[np.argmax(tpr >= 0.95)]}
 
 
 def test_packed_scores_of_a_confident_model_are_exact():
