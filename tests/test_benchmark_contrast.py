@@ -21,6 +21,7 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
+    assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'iters': 2, 'quick': True}
     rows = [entry['row'] for entry in results['table']]
     assert rows[0] == 'baseline' and len(rows) == 4

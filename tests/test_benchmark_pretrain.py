@@ -21,6 +21,7 @@ def test_quick_benchmark_runs_and_resumes(toyscenes_root, tmp_path):
     assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
+    assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'iters': 2, 'probe_iters': 2, 'finetune_iters': 2,
                                    'quick': True}
     assert [e['row'] for e in results['table']] == ['random init', 'PixPro+PixContrast']

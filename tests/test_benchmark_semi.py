@@ -26,6 +26,7 @@ def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, tmp_path
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
+    assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True}
     dumped, = glob.glob(str(tmp_path / 'work' / '1-16' / '*dssn*' / 'seed0' / '*dssn*.py'))
     assert Config.fromfile(dumped).optim_wrapper.optimizer.lr == 0.002  # every row's lr

@@ -27,6 +27,7 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
+    assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'warmup_iters': 2, 'iters': 2, 'crop': 32, 'lr': 0.002,
                                    'quick': True, 'teacher_momentum': 0.01}
     assert [entry['row'] for entry in results['table']] == ['source-only warm-up', *rows]
