@@ -32,6 +32,7 @@ from densecl.engine.benchmark import (ROOT, ResultStore, config_fingerprint, env
 PRETRAIN = {
     'DenseCL': 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py',
     'PixPro': 'configs/pixpro/pixpro_r18-d16_300_toyscenes-64x64.py',
+    'PixPro (pixel-edge crops)': 'configs/pixpro/pixpro_pixel-edges_r18-d16_300_toyscenes-64x64.py',
     'PixContrast': 'configs/pixpro/pixcontrast_r18-d16_300_toyscenes-64x64.py',
     'PixPro+PixContrast': 'configs/pixpro/pixpro-pixcontrast_r18-d16_300_toyscenes-64x64.py',
 }

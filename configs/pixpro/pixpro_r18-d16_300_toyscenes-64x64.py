@@ -15,5 +15,10 @@ model = dict(
     pixcontrast_weight=0.0,
     temperature=0.3,
     pos_threshold=0.7,
+    crop_coords='pixel_centres',  # as released: x / (W - 1)
     momentum=0.01)  # mmengine EMA convention: decay 0.99, annealed to 1 by the hook
 custom_hooks = [dict(type='PixProMomentumHook')]
+# As released: under DDP the BN of encoder and projector (query and momentum copies) is
+# SyncBN. mmengine converts only when distributed; one process keeps plain BN. SyncBN needs
+# GPUs: several CPU processes (gloo) take `--cfg-options sync_bn=None`.
+sync_bn = 'torch'

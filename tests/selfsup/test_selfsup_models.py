@@ -2,11 +2,14 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
+from mmengine.model import convert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from densecl.models.selfsup import dense_correspondence, pixcontrast_loss, pixpro_consistency_loss
 from selfsup_testing import DENSECL_CONFIG, PIXPRO_CONFIG, TINY_DENSECL, TINY_PIXPRO
@@ -28,7 +31,7 @@ def samples(boxes, flips):
     for box, flip in zip(boxes, flips):
         sample = SegDataSample()
         sample.set_metainfo({'crop_boxes': np.array(box, np.float32),
-                             'flips': np.array(flip, bool)})
+                             'flips': np.array(flip, bool), 'ori_shape': (128, 128)})
         out.append(sample)
     return out
 
@@ -87,6 +90,16 @@ def test_pixpro_consistency_is_minus_two_for_agreeing_pixels():
                                atol=1e-5, rtol=0)
 
 
+def test_pixpro_consistency_averages_the_positive_cosines():
+    # one image, 1 x 2 maps: y0 = (1, 0), y1 = (0, 1); x'0 = (1, 0), x'1 = (0.6, 0.8).
+    # Positives y0-x'0, y0-x'1, y1-x'1: cosines 1, 0.6, 0.8, mean 0.8 -> -2 * 0.8
+    prediction = torch.tensor([[1., 0.], [0., 1.]]).t().reshape(1, 2, 1, 2)
+    key = torch.tensor([[1., 0.], [0.6, 0.8]]).t().reshape(1, 2, 1, 2)
+    positive = torch.tensor([[[True, True], [False, True]]])
+    torch.testing.assert_close(pixpro_consistency_loss(prediction, key, positive),
+                               torch.tensor(-1.6))
+
+
 def test_pixcontrast_equals_the_pixel_infonce_written_out():
     torch.manual_seed(1)
     query = F.normalize(torch.randn(2, 4, 2, 3), dim=1)
@@ -109,12 +122,15 @@ def test_pixcontrast_equals_the_pixel_infonce_written_out():
     torch.testing.assert_close(loss, torch.stack(terms).mean())
 
 
-@pytest.mark.parametrize('weights', [(1., 0.), (0., 1.), (1., 1.)],
-                         ids=['pixpro', 'pixcontrast', 'both'])
-def test_pixpro_model_losses(weights):
+@pytest.mark.parametrize('weights,crop_coords', [((1., 0.), 'pixel_centres'),
+                                                 ((0., 1.), 'pixel_centres'),
+                                                 ((1., 1.), 'pixel_centres'),
+                                                 ((1., 0.), 'pixel_edges')],
+                         ids=['pixpro', 'pixcontrast', 'both', 'pixpro-pixel-edges'])
+def test_pixpro_model_losses(weights, crop_coords):
     pixpro_weight, pixcontrast_weight = weights
     model = build(PIXPRO_CONFIG, TINY_PIXPRO, pixpro_weight=pixpro_weight,
-                  pixcontrast_weight=pixcontrast_weight)
+                  pixcontrast_weight=pixcontrast_weight, crop_coords=crop_coords)
     assert (model.propagation is None) == (pixpro_weight == 0)
     views = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)]
     boxes = [[(0.1, 0.1, 0.8, 0.9), (0.3, 0.2, 1.0, 1.0)], [(0, 0, 1, 1), (0, 0, 1, 1)]]
@@ -135,7 +151,42 @@ def test_bad_model_inputs_are_named():
         model.loss(views, [SegDataSample(), SegDataSample()])
     with pytest.raises(ValueError, match='two views'):
         model(views[0], mode='loss')
+    with pytest.raises(ValueError, match='crop_coords must be one of'):
+        build(PIXPRO_CONFIG, TINY_PIXPRO, crop_coords='edges')
     with pytest.raises(ValueError, match='one of them > 0'):
         build(PIXPRO_CONFIG, TINY_PIXPRO, pixpro_weight=0., pixcontrast_weight=0.)
     with pytest.raises(ValueError, match='0.999 is 0.001'):
         build(DENSECL_CONFIG, TINY_DENSECL, momentum=0.999)
+
+
+def test_pixpro_syncs_bn_of_encoder_and_projector_under_ddp_as_released():
+    cfg = Config.fromfile(PIXPRO_CONFIG)
+    assert cfg.sync_bn == 'torch'  # mmengine's Runner converts with it when distributed
+    model = convert_sync_batchnorm(build(PIXPRO_CONFIG, TINY_PIXPRO), cfg.sync_bn)
+    norms = {name: type(m) for name, m in model.named_modules() if isinstance(m, _BatchNorm)}
+    assert set(norms.values()) == {nn.SyncBatchNorm}
+    for part in ('backbone.', 'neck.', 'momentum_encoder.module.backbone.',
+                 'momentum_encoder.module.neck.'):
+        assert any(name.startswith(part) for name in norms), part
+    # the momentum encoder still averages the converted weights: after the first update
+    # (a copy), a query BN weight of 2 moves the key's 1 to 0.99 * 1 + 0.01 * 2
+    model.update_momentum_encoder()
+    model.neck.projector[1].weight.data.fill_(2.)
+    model.update_momentum_encoder()
+    torch.testing.assert_close(model.momentum_encoder.module.neck.projector[1].weight,
+                               torch.full((32, ), 1.01))
+    # one process without a process group: SyncBN normalises like BN and the model trains
+    views = [torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)]
+    boxes = [[(0.1, 0.1, 0.8, 0.9), (0.3, 0.2, 1.0, 1.0)]] * 2
+    losses = model.loss(views, samples(boxes, [(False, True)] * 2))
+    losses['loss_pixpro'].backward()
+    assert model.neck.projector[0].weight.grad.abs().sum() > 0
+
+
+def test_pixpro_projector_is_initialised_as_released():
+    # PyTorch's default conv init (no mmcv Kaiming): weights and biases within
+    # 1 / sqrt(fan_in), 1 / sqrt(64) for the tiny backbone's 64 channels
+    conv = build(PIXPRO_CONFIG, TINY_PIXPRO).neck.projector[0]
+    assert conv.bias is not None
+    assert 0.1 < float(conv.weight.abs().max()) <= 1 / 8
+    assert float(conv.bias.abs().max()) <= 1 / 8

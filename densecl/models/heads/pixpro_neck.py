@@ -1,7 +1,7 @@
 """PixPro's pixel projector and pixel propagation module."""
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
@@ -11,6 +11,10 @@ from densecl.ops import pixel_propagation
 @MODELS.register_module()
 class PixProNeck(BaseModule):
     """conv1x1(C, hid) + BN + ReLU + conv1x1(hid, out) on one backbone map (Xie et al., CVPR 2021).
+
+    As released: both convolutions have a bias and PyTorch's default
+    initialisation. Its BN becomes SyncBN under DDP through the configs'
+    ``sync_bn``, as the release converts encoder and projector.
 
     Args:
         in_channels (int): channels C of the projected backbone map.
@@ -25,7 +29,9 @@ class PixProNeck(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.in_index = in_index
         self.projector = nn.Sequential(
-            ConvModule(in_channels, hid_channels, 1, norm_cfg=norm_cfg),
+            nn.Conv2d(in_channels, hid_channels, 1),
+            build_norm_layer(norm_cfg, hid_channels)[1],
+            nn.ReLU(inplace=True),
             nn.Conv2d(hid_channels, out_channels, 1))
 
     def forward(self, inputs):

@@ -5,6 +5,7 @@ from mmseg.registry import MODELS
 
 from densecl.ops import pixel_logsumexp
 from ..utils import view_positive_pairs
+from ..utils.crop_geometry import CROP_COORDS
 from .base_pretrainer import BaseMomentumPretrainer
 
 
@@ -78,17 +79,26 @@ class PixPro(BaseMomentumPretrainer):
         temperature (float): PixContrast temperature (0.3 in the paper).
         pos_threshold (float): positive pairs are closer than this many bin
             diagonals (0.7).
+        crop_coords (str): how crop boxes map bins to image coordinates:
+            'pixel_centres' as released (a crop spans the centres of its
+            first and last pixels, ``x / (W - 1)``), or 'pixel_edges'
+            (densecl's option: the crop's outer pixel edges, ``x / W``,
+            exact for the half-pixel resize of :class:`TwoViewCrop`); see
+            :func:`~densecl.models.utils.crop_geometry.pixel_centre_boxes`.
         momentum (float): mmengine EMA momentum, 1 - decay (0.01 = decay
             0.99; ``PixProMomentumHook`` anneals it to 0).
     """
 
     def __init__(self, backbone, neck, propagation=None, pixpro_weight=1.0,
-                 pixcontrast_weight=0.0, temperature=0.3, pos_threshold=0.7, momentum=0.01,
-                 data_preprocessor=None, init_cfg=None):
+                 pixcontrast_weight=0.0, temperature=0.3, pos_threshold=0.7,
+                 crop_coords='pixel_centres', momentum=0.01, data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(backbone, neck, momentum, data_preprocessor, init_cfg)
         if pixpro_weight < 0 or pixcontrast_weight < 0 or pixpro_weight + pixcontrast_weight == 0:
             raise ValueError('pixpro_weight and pixcontrast_weight must be >= 0, one of them > 0; '
                              f'got {pixpro_weight!r} and {pixcontrast_weight!r}')
+        if crop_coords not in CROP_COORDS:
+            raise ValueError(f'crop_coords must be one of {CROP_COORDS}, got {crop_coords!r}')
         if pixpro_weight > 0 and propagation is None:
             raise ValueError('PixPro with pixpro_weight > 0 needs a propagation module config')
         self.propagation = MODELS.build(propagation) if pixpro_weight > 0 else None
@@ -96,13 +106,14 @@ class PixPro(BaseMomentumPretrainer):
         self.pixcontrast_weight = pixcontrast_weight
         self.temperature = temperature
         self.pos_threshold = pos_threshold
+        self.crop_coords = crop_coords
 
     def loss(self, inputs, data_samples):
         queries = [self.neck(self.backbone(view)) for view in inputs]
         self.update_momentum_encoder()
         keys = [F.normalize(self.momentum_encode(view)[1], dim=1) for view in inputs]
         positive = view_positive_pairs(data_samples, queries[0].shape[2:], queries[1].shape[2:],
-                                       self.pos_threshold, queries[0].device)
+                                       self.pos_threshold, self.crop_coords, queries[0].device)
         directions = ((0, 1, positive), (1, 0, positive.transpose(1, 2)))
         losses = {}
         if self.pixpro_weight > 0:
