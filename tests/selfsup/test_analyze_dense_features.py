@@ -6,21 +6,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DENSECL_CONFIG = osp.join(ROOT, 'configs/densecl/densecl_r18-d16_300_toyscenes-64x64.py')
+from selfsup_testing import DENSECL_CONFIG, ROOT, TINY_DENSECL, cli_options
+
 QUICKSTART = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
-# A narrow ResNet-18, 32 x 32 views, batch 2, no worker processes.
-TINY = {
-    'model.backbone.stem_channels': 16,
-    'model.backbone.base_channels': 8,
-    'model.neck.in_channels': 64,
-    'model.neck.hid_channels': 32,
-    'model.queue_length': 8,
-    'train_dataloader.batch_size': 2,
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-    'train_dataloader.dataset.pipeline.1.size': 32,
-}
 
 
 @pytest.fixture(scope='module')
@@ -63,7 +51,7 @@ def run(tool, data_root, tmp_path, name, *args):
     """
     np.random.seed(0)
     out = tmp_path / f'{name}.json'
-    options = [f'{key}={value}' for key, value in TINY.items()]
+    options = cli_options(TINY_DENSECL)
     assert tool.main([DENSECL_CONFIG, '--json', str(out), *args, '--cfg-options',
                       f'train_dataloader.dataset.data_root={data_root}', *options]) == 0
     return json.loads(out.read_text())
