@@ -21,7 +21,8 @@ from densecl.losses import PixelContrastLoss
 from densecl.models.utils import gaussian_blur
 from rpl_testing import CLOSED_SET, ROOT, RPL, TINY_AUX, TINY_MODEL, run_tool
 
-VARIANTS = ('rpl_500', 'rpl-corocl_500', 'rpl-corocl-allpix_500', 'rpl-corocl-lw0.1_500')
+VARIANTS = ('rpl_500', 'rpl-adamw_500', 'rpl-corocl_500', 'rpl-corocl-allpix_500',
+            'rpl-corocl-lw0.1_500')
 
 
 def config(variant, **options):
@@ -120,6 +121,17 @@ def test_the_release_optimizer_gives_the_random_conv_ten_times_the_learning_rate
     assert all(g['weight_decay'] == 0 for g in optimizer.param_groups)
 
 
+def test_the_adamw_option_gives_the_whole_block_one_learning_rate_and_weight_decay(closed_set):
+    cfg = config('rpl-adamw_500', **{'model.closed_set_checkpoint': closed_set[1]})
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    assert type(optimizer).__name__ == 'AdamW'
+    group = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    for param in (model.residual_block.final.weight, model.residual_block.bottleneck.conv.weight):
+        assert group[id(param)]['lr'] == pytest.approx(0.001)
+        assert group[id(param)]['weight_decay'] == pytest.approx(0.01)
+
+
 def test_context_images_stay_out_of_the_rpl_losses(closed_set):
     model = rpl('rpl-corocl_500', closed_set[1]).eval()  # BN statistics: images independent
     images = torch.randn(3, 3, 64, 64)
@@ -157,7 +169,7 @@ def training_batches(tmp_path_factory):
     return [preprocessor(batch, True) for _, batch in zip(range(3), loader)]
 
 
-@pytest.mark.parametrize('variant', VARIANTS[1:])
+@pytest.mark.parametrize('variant', VARIANTS[2:])
 def test_corocl_is_alive_in_every_training_batch(closed_set, training_batches, variant):
     model = rpl(variant, closed_set[1]).train()
     for data in training_batches:
