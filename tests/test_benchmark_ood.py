@@ -23,8 +23,10 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
         stored = f.read()
     results = json.loads(stored)
     rows = [entry['row'] for entry in results['table']]
-    assert rows == ['MSP', 'max logit', 'energy', 'RPL', 'RPL+CoroCL (all pixels)',
-                    'RPL+CoroCL (512 sampled, as released)']
+    assert rows == ['MSP', 'max logit', 'energy', 'RPL', 'RPL, AdamW (densecl option)',
+                    'RPL+CoroCL',
+                    'RPL+CoroCL, all pixels (densecl option)',
+                    'RPL+CoroCL, CoroCL weight 0.1 (densecl option)']
     for entry in results['table']:
         assert 0 <= entry['AUROC'] <= 100 and 0 <= entry['AP'] <= 100
         assert 0 <= entry['FPR95'] <= 100 and entry['seeds'] == 1

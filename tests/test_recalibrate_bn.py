@@ -14,14 +14,15 @@ CONFIG = osp.join(ROOT, 'configs/sepico/'
                   'deeplabv3plus_r18-d16_self-training_1k_toyscenes-source2target-128x128.py')
 STEM_BN = 'backbone.stem.1.running_mean'
 RPL_COROCL = osp.join(ROOT, 'configs/rpl/deeplabv3plus_r18-d16_rpl-corocl_500_toyscenes-128x128.py')
-# A narrow ResNet-18, DeepLabV3+ head and CoroCL head (tests/models/rpl_testing.py's).
+CLOSED_SET = osp.join(ROOT, 'configs/rpl/deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py')
+# A narrow ResNet-18 and DeepLabV3+ head (tests/models/rpl_testing.py's), and its FCN
+# auxiliary head in the closed-set config.
 TINY_RPL = {
     'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
     'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
     'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
-    'model.contrast_head.in_channels': 16, 'model.contrast_head.channels': 8,
-    'model.contrast_head.embed_channels': 8,
 }
+TINY_AUX = {'model.auxiliary_head.in_channels': 32, 'model.auxiliary_head.channels': 8}
 
 
 def recalibrate(*args):
@@ -102,17 +103,22 @@ def test_an_existing_output_needs_force_before_the_model_is_built(
     assert out.read_bytes() == b'an earlier recalibration'
 
 
-def test_rpl_residual_block_is_recalibrated_and_unused_heads_keep_theirs(
-        toyscenes_root, tmp_path):
+def saved_with_running_means_of_5(config, options, path):
+    """A checkpoint of ``config`` whose BN running means are all 5 (no reset layer has them)."""
     init_default_scope('mmseg')
-    cfg = Config.fromfile(RPL_COROCL)
-    cfg.merge_from_dict(TINY_RPL)
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
     state = MODELS.build(cfg.model).state_dict()
-    for key in state:  # statistics no reset layer has
+    for key in state:
         if key.endswith('running_mean'):
             state[key].fill_(5)
-    path, out = tmp_path / 'rpl.pth', tmp_path / 'rpl_adabn.pth'
     torch.save({'state_dict': state, 'meta': {'iter': 500}}, path)
+    return state
+
+
+def test_rpl_residual_block_is_recalibrated_like_the_layers_it_copies(toyscenes_root, tmp_path):
+    path, out = tmp_path / 'rpl.pth', tmp_path / 'rpl_adabn.pth'
+    state = saved_with_running_means_of_5(RPL_COROCL, TINY_RPL, path)
     out.write_bytes(b'an earlier recalibration')
     recalibrate(RPL_COROCL, path, out, '--img-dir', 'img_dir/target_train', '--force',
                 '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}',
@@ -123,13 +129,24 @@ def test_rpl_residual_block_is_recalibrated_and_unused_heads_keep_theirs(
     recalibrated = saved['state_dict']
     assert sorted(recalibrated) == sorted(state)
     assert not torch.equal(recalibrated[STEM_BN], state[STEM_BN])
-    # the residual block starts as a copy of the decoder's ASPP and sees its input
-    aspp = 'aspp_modules.0.bn.running_mean'
-    assert not torch.equal(recalibrated['decode_head.' + aspp], state['decode_head.' + aspp])
-    torch.testing.assert_close(recalibrated['residual_block.' + aspp],
-                               recalibrated['decode_head.' + aspp])
-    # CoroCL's head predicts nothing: its statistics are the checkpoint's
-    corocl = [key for key in state if key.startswith('contrast_head.') and 'running' in key]
-    assert corocl
-    for key in corocl:
+    # the residual block starts as a copy of the decoder's ASPP and bottleneck and sees
+    # their inputs
+    for layer in ('aspp_modules.0.bn.running_mean', 'bottleneck.bn.running_mean'):
+        assert not torch.equal(recalibrated['decode_head.' + layer], state['decode_head.' + layer])
+        torch.testing.assert_close(recalibrated['residual_block.' + layer],
+                                   recalibrated['decode_head.' + layer])
+
+
+def test_a_head_that_predicts_nothing_keeps_its_statistics(toyscenes_root, tmp_path):
+    path, out = tmp_path / 'closed.pth', tmp_path / 'closed_adabn.pth'
+    options = {**TINY_RPL, **TINY_AUX}
+    state = saved_with_running_means_of_5(CLOSED_SET, options, path)
+    recalibrate(CLOSED_SET, path, out, '--img-dir', 'img_dir/target_train',
+                '--cfg-options', f'test_dataloader.dataset.data_root={toyscenes_root}',
+                *[f'{key}={value}' for key, value in options.items()])
+    recalibrated = torch.load(out, map_location='cpu', weights_only=False)['state_dict']
+    assert not torch.equal(recalibrated[STEM_BN], state[STEM_BN])
+    auxiliary = [key for key in state if key.startswith('auxiliary_head.') and 'running' in key]
+    assert auxiliary
+    for key in auxiliary:
         assert torch.equal(recalibrated[key], state[key]), key

@@ -1,13 +1,15 @@
 """Benchmark pixel-wise OoD detection on toyscenes: closed-set baselines vs RPL and RPL + CoroCL.
 
 The closed-set DeepLabV3+ R18 (configs/rpl/) is trained once (seed 0); its
-max softmax probability, max logit and energy are the baselines. RPL,
-RPL + CoroCL over all labelled pixels and RPL + CoroCL sampled as released
-(512 pixels per group) are trained from it for each seed, through
-tools/train.py. Every row is tested on ood_val through tools/test.py (AUROC,
-AP, FPR95 by OoDMetric, same blur for all rows) and reports val mIoU, which
-RPL must keep within 0.5 of the closed-set model. Results are saved after
-every run; a rerun skips finished ones.
+max softmax probability, max logit and energy are the baselines. RPL and
+RPL + CoroCL as their release runs them, and each densecl option (RPL with
+AdamW and one learning rate instead of the released Adam with 10x for the
+random conv; RPL + CoroCL over every pixel of the four CoroCL pools instead
+of the released sample, or with CoroCL weight 0.1 instead of 1.0), are
+trained from it for each seed, through tools/train.py. Every row is tested on ood_val through
+tools/test.py (AUROC, AP, FPR95 by OoDMetric, same blur for all rows) and
+reports val mIoU, which RPL must keep within 0.5 of the closed-set model.
+Results are saved after every run; a rerun skips finished ones.
 
 Example::
 
@@ -28,9 +30,12 @@ CLOSED_SET = 'deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py'
 BASELINES = {'MSP': 'msp', 'max logit': 'max_logit', 'energy': 'energy'}
 ROWS = {
     'RPL': 'deeplabv3plus_r18-d16_rpl_500_toyscenes-128x128.py',
-    'RPL+CoroCL (all pixels)': 'deeplabv3plus_r18-d16_rpl-corocl_500_toyscenes-128x128.py',
-    'RPL+CoroCL (512 sampled, as released)':
-    'deeplabv3plus_r18-d16_rpl-corocl-sampled_500_toyscenes-128x128.py',
+    'RPL, AdamW (densecl option)': 'deeplabv3plus_r18-d16_rpl-adamw_500_toyscenes-128x128.py',
+    'RPL+CoroCL': 'deeplabv3plus_r18-d16_rpl-corocl_500_toyscenes-128x128.py',
+    'RPL+CoroCL, all pixels (densecl option)':
+    'deeplabv3plus_r18-d16_rpl-corocl-allpix_500_toyscenes-128x128.py',
+    'RPL+CoroCL, CoroCL weight 0.1 (densecl option)':
+    'deeplabv3plus_r18-d16_rpl-corocl-lw0.1_500_toyscenes-128x128.py',
 }
 OOD_METRICS = ('AUROC', 'AP', 'FPR95', 'FPR95_first')
 OUTLIER_STEP = 5  # index of PasteOutliers in the RPL train pipelines

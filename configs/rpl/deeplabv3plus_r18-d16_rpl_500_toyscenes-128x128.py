@@ -1,8 +1,11 @@
 # RPL (Liu et al., "Residual Pattern Learning for Pixel-wise Out-of-Distribution
-# Detection in Semantic Segmentation", ICCV 2023) on the closed-set DeepLabV3+
-# R18: the closed-set model is frozen, a residual block (copy of its ASPP +
-# 1x1 projection) is trained for 500 iterations on train images with pasted
-# toyscenes outliers (label 254). Train the closed-set config first:
+# Detection in Semantic Segmentation", ICCV 2023) as released, on the closed-set
+# DeepLabV3+ R18: the closed-set model is frozen; the residual block (a copy of
+# its ASPP and bottleneck plus a random 1x1 conv, RPLResidualBlock) is trained
+# for 500 iterations on train images with pasted toyscenes outliers (label
+# 254), its output added to the input of the frozen final layers. As released:
+# Adam without weight decay, the random conv at 10x the learning rate, poly
+# decay. Train the closed-set config first:
 #   python tools/train.py configs/rpl/deeplabv3plus_r18-d16_closed-set_1k_toyscenes-128x128.py
 # Val mIoU (segmentation from the frozen logits) must equal the closed-set one;
 # tools/test.py reports AUROC / AP / FPR95 of the energy map on ood_val.
@@ -32,7 +35,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-optim_wrapper = dict(optimizer=dict(lr=0.001))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='Adam', lr=0.001, weight_decay=0.0),
+    paramwise_cfg=dict(custom_keys={'residual_block.final': dict(lr_mult=10.0)}))
 max_iters = 500
 param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=0, end=max_iters, by_epoch=False)

@@ -18,9 +18,11 @@ class PasteOutliers(BaseTransform):
     object is scaled so its longer side is a random fraction ``scale`` of
     the image's shorter side and placed at a random position. With
     ``context_prob`` the sample is instead the outlier crop itself resized to
-    the image (CoroCL's outlier-context images): the object labelled
-    ``outlier_label``, the rest ``ignore_index``. Modifies ``img`` and
-    ``gt_seg_map``.
+    the image, an outlier-context image (CoroCL's COCO images): the object
+    labelled ``outlier_label``, the rest ``context_label`` (inlier context;
+    the released COCO masks label it 0). Modifies ``img`` and
+    ``gt_seg_map`` and sets ``outlier_context`` (whether the sample is a
+    context image; add it to ``PackSegInputs``' ``meta_keys`` for CoroCL).
 
     Args:
         outlier_root (str): the bank folder.
@@ -28,11 +30,11 @@ class PasteOutliers(BaseTransform):
         scale (tuple[float, float]): range of the object size relative to the image.
         outlier_label (int): label of outlier pixels.
         context_prob (float): probability of an outlier-context sample.
-        ignore_index (int): label of context pixels around the object.
+        context_label (int): label of the context pixels around the object.
     """
 
     def __init__(self, outlier_root, prob=1.0, scale=(0.2, 0.5), outlier_label=254,
-                 context_prob=0.0, ignore_index=255):
+                 context_prob=0.0, context_label=0):
         super().__init__()
         self.img_dir = osp.join(outlier_root, 'img')
         self.mask_dir = osp.join(outlier_root, 'mask')
@@ -47,7 +49,7 @@ class PasteOutliers(BaseTransform):
         self.scale = scale
         self.outlier_label = outlier_label
         self.context_prob = context_prob
-        self.ignore_index = ignore_index
+        self.context_label = context_label
 
     def _random_outlier(self):
         name = self.names[np.random.randint(len(self.names))]
@@ -61,12 +63,13 @@ class PasteOutliers(BaseTransform):
     def transform(self, results):
         img, seg = results['img'], results['gt_seg_map']
         h, w = seg.shape
-        if np.random.rand() < self.context_prob:
+        results['outlier_context'] = bool(np.random.rand() < self.context_prob)
+        if results['outlier_context']:
             crop, mask = self._random_outlier()
             results['img'] = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
             mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
             results['gt_seg_map'] = np.where(mask > 0, self.outlier_label,
-                                             self.ignore_index).astype(seg.dtype)
+                                             self.context_label).astype(seg.dtype)
         elif np.random.rand() < self.prob:
             crop, mask = self._random_outlier()
             side = np.random.uniform(*self.scale) * min(h, w)
@@ -86,4 +89,4 @@ class PasteOutliers(BaseTransform):
     def __repr__(self):
         return (f'{type(self).__name__}(img_dir={self.img_dir!r}, prob={self.prob}, '
                 f'scale={self.scale}, outlier_label={self.outlier_label}, '
-                f'context_prob={self.context_prob})')
+                f'context_prob={self.context_prob}, context_label={self.context_label})')

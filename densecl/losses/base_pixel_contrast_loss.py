@@ -86,8 +86,21 @@ class BasePixelContrastLoss(NamedLoss):
         if predictions is None:
             raise ValueError("sampling='hard' needs the segmenter's predictions: build the "
                              "model with type='PredictionSharingEncoderDecoder'")
-        return hard_anchor_sampling(embeddings, labels, predictions, self.max_samples,
-                                    self.max_views, self.ignore_index)
+        anchors, anchor_labels = hard_anchor_sampling(embeddings, labels, predictions,
+                                                      self.max_samples, self.max_views,
+                                                      self.ignore_index)
+        self._check_sampled_classes(labels, anchor_labels)
+        return anchors, anchor_labels
+
+    def _check_sampled_classes(self, labels, anchor_labels):
+        """Warn once when a labelled class got no anchor: no image has ``max_views`` of it."""
+        classes = labels[labels != self.ignore_index].unique()
+        missing = classes[~torch.isin(classes, anchor_labels)].tolist()
+        if missing:
+            per_image = [[int((image == c).sum()) for image in labels] for c in missing]
+            self.warn_once(f'sampling kept no anchors of class(es) {missing}: pixels per image '
+                           f'{per_image}, but a class is sampled only in images with more than '
+                           f'max_views={self.max_views} of its pixels')
 
     @torch.no_grad()
     def update_memory(self, embeddings, labels):

@@ -1,4 +1,4 @@
-"""PasteOutliers: pasted pixels are labelled as outliers, context samples, bad folders."""
+"""PasteOutliers: pasted pixels are labelled as outliers, flagged context samples, bad folders."""
 import os.path as osp
 
 import numpy as np
@@ -22,12 +22,19 @@ def test_pasted_object_is_labelled_where_the_image_changed(toyscenes_root):
     assert (results['gt_seg_map'][~labelled] == 3).all()
 
 
-def test_context_sample_is_the_outlier_with_ignored_surroundings(toyscenes_root):
+def test_context_sample_is_the_outlier_crop_with_context_inliers_and_is_flagged(toyscenes_root):
     np.random.seed(0)
-    paste = PasteOutliers(osp.join(toyscenes_root, 'outliers'), context_prob=1.0)
+    paste = PasteOutliers(osp.join(toyscenes_root, 'outliers'), context_prob=1.0, context_label=5)
     results = paste.transform(scene())
     values = set(np.unique(results['gt_seg_map']).tolist())
-    assert values == {254, 255} and results['img'].shape == (64, 64, 3)
+    assert values == {254, 5} and results['img'].shape == (64, 64, 3)
+    assert results['outlier_context'] is True
+    # the crop is black around the object (up to the resized boundary)
+    black = (results['img'] == 0).all(-1)
+    context = results['gt_seg_map'] == 5
+    assert black[context].mean() > 0.9 and black[~context].mean() < 0.1
+    pasted = PasteOutliers(osp.join(toyscenes_root, 'outliers')).transform(scene())
+    assert pasted['outlier_context'] is False
 
 
 def test_prob_zero_leaves_the_sample_alone(toyscenes_root):

@@ -1,7 +1,8 @@
-"""ContrastiveSeg's hard anchor sampler on a hand-built label map."""
+"""ContrastiveSeg's hard anchor sampler on a hand-built label map; classes it leaves out."""
 import torch
 
-from densecl.losses import hard_anchor_sampling
+import densecl.losses.named_loss as named_loss
+from densecl.losses import PixelContrastLoss, hard_anchor_sampling
 
 
 def test_anchor_counts_follow_the_released_rule():
@@ -40,3 +41,20 @@ def test_half_hard_half_easy_when_both_suffice_and_nothing_when_classes_are_smal
     anchors, anchor_labels = hard_anchor_sampling(embeddings, labels, predictions,
                                                   max_samples=100, max_views=64)
     assert anchors.shape == (0, 3) and anchor_labels.numel() == 0
+
+
+def test_a_labelled_class_without_anchors_warns_once_with_its_counts(monkeypatch):
+    logged = []
+    monkeypatch.setattr(named_loss, 'print_log', lambda msg, **kw: logged.append(msg))
+    # two 32 x 32 maps (a 128 x 128 crop at stride 4): a 16 x 16 outlier (1) in
+    # each, fewer than max_views=512 cells, so ContrastiveSeg's rule keeps none
+    labels = torch.zeros(2, 32, 32, dtype=torch.long)
+    labels[:, 8:24, 8:24] = 1
+    loss = PixelContrastLoss(sampling='hard', max_samples=1024, max_views=512)
+    embeddings = torch.nn.functional.normalize(torch.randn(2, 8, 32, 32), dim=1)
+    anchors, anchor_labels = loss.select_anchors(embeddings, labels, labels)
+    assert anchor_labels.unique().tolist() == [0] and anchors.shape[0] == 1024
+    loss.select_anchors(embeddings, labels, labels)
+    assert len(logged) == 1
+    assert 'no anchors of class(es) [1]' in logged[0] and '[[256, 256]]' in logged[0]
+    assert 'max_views=512' in logged[0]

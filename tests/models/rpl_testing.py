@@ -13,8 +13,6 @@ TINY_MODEL = {
     'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
 }
 TINY_AUX = {'model.auxiliary_head.in_channels': 32, 'model.auxiliary_head.channels': 8}
-TINY_COROCL = {'model.contrast_head.in_channels': 16, 'model.contrast_head.channels': 8,
-               'model.contrast_head.embed_channels': 8}
 
 
 def run_tool(tool, config, work_dir, data_root, *args, options=()):
