@@ -109,24 +109,27 @@ def test_the_residual_is_a_random_conv_on_the_copied_aspp_added_before_the_final
     torch.testing.assert_close(hidden, aspp)
 
 
-def test_the_release_optimizer_gives_the_random_conv_ten_times_the_learning_rate(closed_set):
-    cfg = config('rpl-corocl_500', **{'model.closed_set_checkpoint': closed_set[1]})
+def optimizer_groups(name, closed_set):
+    """(model, optimizer type name, parameter id -> its param group) of config ``name``."""
+    cfg = config(name, **{'model.closed_set_checkpoint': closed_set[1]})
     model = MODELS.build(cfg.model)
     optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    assert type(optimizer).__name__ == 'Adam'
-    group = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    groups = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    return model, type(optimizer).__name__, groups
+
+
+def test_the_release_optimizer_gives_the_random_conv_ten_times_the_learning_rate(closed_set):
+    model, optimizer, group = optimizer_groups('rpl-corocl_500', closed_set)
+    assert optimizer == 'Adam'
     assert group[id(model.residual_block.final.weight)]['lr'] == pytest.approx(0.01)
     for param in (model.residual_block.bottleneck.conv.weight, model.corocl_projection.weight):
         assert group[id(param)]['lr'] == pytest.approx(0.001)
-    assert all(g['weight_decay'] == 0 for g in optimizer.param_groups)
+    assert all(g['weight_decay'] == 0 for g in group.values())
 
 
 def test_the_adamw_option_gives_the_whole_block_one_learning_rate_and_weight_decay(closed_set):
-    cfg = config('rpl-adamw_500', **{'model.closed_set_checkpoint': closed_set[1]})
-    model = MODELS.build(cfg.model)
-    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
-    assert type(optimizer).__name__ == 'AdamW'
-    group = {id(p): g for g in optimizer.param_groups for p in g['params']}
+    model, optimizer, group = optimizer_groups('rpl-adamw_500', closed_set)
+    assert optimizer == 'AdamW'
     for param in (model.residual_block.final.weight, model.residual_block.bottleneck.conv.weight):
         assert group[id(param)]['lr'] == pytest.approx(0.001)
         assert group[id(param)]['weight_decay'] == pytest.approx(0.01)
