@@ -6,7 +6,9 @@
    largest fraction that full labels beat by at least ``--min-room`` val mIoU points
    (teacher, mean over seeds), or the smallest candidate if none does (``--split`` fixes it).
 2. Rows at that split, same split files, batch (4 labelled + 4 unlabelled), schedule and
-   augmentation: supervised-only, weak-to-strong, + pixel contrast, CSS cross, CSS mix, DSSN.
+   augmentation: supervised-only, weak-to-strong (densecl's first choices), + pixel contrast,
+   CSS cross, CSS mix, UniMatch and DSSN as released, and one row per densecl option of
+   those two (EMA teacher; eval-mode teacher, teacher FP labels, matching-pixel MSE).
 
 Every training runs through tools/train.py; val mIoU of student and teacher is reported as
 mean and std over seeds, step time relative to supervised-only at the same split. Results
@@ -34,7 +36,16 @@ ROWS = {
     'deeplabv3plus_r18-d16_weak-to-strong-contrast_1k_toyscenes-1-16-128x128.py',
     'CSS cross': 'deeplabv3plus_r18-d16_css-cross_1k_toyscenes-1-16-128x128.py',
     'CSS mix': 'deeplabv3plus_r18-d16_css-mix_1k_toyscenes-1-16-128x128.py',
+    'UniMatch': 'deeplabv3plus_r18-d16_unimatch_1k_toyscenes-1-16-128x128.py',
+    'UniMatch + EMA teacher':
+    'deeplabv3plus_r18-d16_unimatch-ema-teacher_1k_toyscenes-1-16-128x128.py',
     'DSSN': 'deeplabv3plus_r18-d16_dssn_1k_toyscenes-1-16-128x128.py',
+    'DSSN + eval-mode teacher':
+    'deeplabv3plus_r18-d16_dssn-eval-teacher_1k_toyscenes-1-16-128x128.py',
+    'DSSN + teacher FP labels':
+    'deeplabv3plus_r18-d16_dssn-teacher-fp_1k_toyscenes-1-16-128x128.py',
+    'DSSN + matching-pixel MSE':
+    'deeplabv3plus_r18-d16_dssn-agree-mse_1k_toyscenes-1-16-128x128.py',
 }
 SPLITS = {'full': '', '1/16': 'splits/train_1-16.txt', '1/32': 'splits/train_1-32.txt',
           '1/64': 'splits/train_1-64.txt'}

@@ -1,5 +1,8 @@
-# UniMatch-style weak-to-strong consistency (Yang et al., CVPR 2023) with an EMA teacher:
-# confidence 0.95, loss (L_x + 0.25 L_s1 + 0.25 L_s2 + 0.5 L_fp) / 2. Each batch holds
+# UniMatch-style weak-to-strong consistency (Yang et al., CVPR 2023) with densecl's first
+# choices (the base of the CSS configs; UniMatch as released is ..._unimatch_...): an EMA
+# teacher (decay 0.99, eval mode) labels the weak view, labelled images and the feature
+# perturbation are decoded in separate passes, CutMix box sides are clamped; confidence
+# 0.95, loss (L_x + 0.25 L_s1 + 0.25 L_s2 + 0.5 L_fp) / 2. Each batch holds
 # `num_labeled` labelled images of the 1/16 split and `batch_size - num_labeled` images of
 # img_dir/unlabeled (same distribution as train, disjoint from it; labels never loaded).
 # Unlabelled images get the weak (geometric) view for the teacher and two strong views that

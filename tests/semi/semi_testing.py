@@ -10,7 +10,8 @@ CONFIGS = {
     name: osp.join(ROOT, 'configs/semi',
                    f'deeplabv3plus_r18-d16_{name}_1k_toyscenes-1-16-128x128.py')
     for name in ('supervised', 'weak-to-strong', 'weak-to-strong-contrast', 'css-cross',
-                 'css-mix', 'dssn')
+                 'css-mix', 'unimatch', 'unimatch-ema-teacher', 'dssn', 'dssn-eval-teacher',
+                 'dssn-teacher-fp', 'dssn-agree-mse')
 }
 
 

@@ -26,9 +26,10 @@ def test_class_aware_selection_on_a_hand_built_map():
     assert torch.equal(keep, expected)
 
 
-def test_standardize_per_pixel_over_classes():
+def test_standardize_per_pixel_over_classes_with_the_unbiased_std():
+    # DSSN's release divides by torch.std: Bessel's correction, 4 - 1 degrees of freedom.
     logits = torch.tensor([1.0, 2.0, 3.0, 6.0]).view(1, 4, 1, 1)
-    mean, std = 3.0, math.sqrt(((1 - 3) ** 2 + 1 + 0 + 9) / 4)
+    mean, std = 3.0, math.sqrt(((1 - 3) ** 2 + 1 + 0 + 9) / 3)
     expected = torch.tensor([(1 - mean) / std, (2 - mean) / std, 0.0, (6 - mean) / std])
     torch.testing.assert_close(standardize(logits).flatten(), expected, atol=1e-5, rtol=0)
 

@@ -6,11 +6,14 @@ from mmengine.runner import CheckpointLoader
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...engine.checkpoint import state_dict_mismatch
 from ..heads import ContrastHead
 
 BRANCHES = ('student', 'teacher')
+TEACHER_OPTIONS = dict(teacher_type=('ema', 'online'), teacher_mode=('eval', 'train'),
+                       teacher_buffers=('ema', 'copy', 'own'))
 
 
 def scale_losses(losses, weight):
@@ -22,20 +25,33 @@ def scale_losses(losses, weight):
 class SemiSupervisedSegmentor(BaseModel):
     """Student segmentor trained on labelled images, with a mean teacher.
 
-    The teacher is mmengine's :class:`ExponentialMovingAverage` of the
-    student with ``update_buffers=True``: parameters and floating-point
-    buffers (BN running statistics, prototypes) are averaged, integer
-    buffers (BN ``num_batches_tracked``) keep their first copy. mmengine's
-    convention: ``teacher <- (1 - momentum) * teacher + momentum * student``,
-    so ``teacher_momentum=0.01`` is a decay of 0.99 (``teacher_ema`` picks
-    another mmengine averaging class, e.g. ``MomentumAnnealingEMA``). The teacher is updated
-    at the start of every training step from the student of the previous
-    step (the first step copies it), inside the forward pass, so DDP and
-    resuming need no hook; it stays in eval mode. Subclasses add the
-    unlabelled losses in :meth:`semi_losses`; here unlabelled images are
-    ignored (the supervised-only row). Predictions come from ``predict_on``
-    ('student' or 'teacher'), which :class:`TeacherStudentValLoop` switches
-    to evaluate both.
+    The teacher is an mmengine averaged model of the student
+    (:class:`ExponentialMovingAverage` unless ``teacher_ema`` names another,
+    e.g. ``MomentumAnnealingEMA``). mmengine's convention: ``teacher <- (1 -
+    momentum) * teacher + momentum * student``, so ``teacher_momentum=0.01``
+    is a decay of 0.99. It is updated at the start of every training step
+    from the student of the previous step, inside the forward pass, so DDP and
+    resuming need no hook; the first ``teacher_warmup`` updates copy the
+    student's whole state (DSSN's release copies at its first update, so
+    ``teacher_warmup=2`` here: our first update is before any step). What
+    the releases differ in is explicit:
+
+    - ``teacher_type``: 'ema' (the averaged model labels the unlabelled
+      images) or 'online' (UniMatch: the student labels them itself; the
+      averaged model is then only evaluated, as ``teacher/*`` metrics).
+      Subclasses read it; here unlabelled images are ignored.
+    - ``teacher_mode``: 'eval', or 'train' (DSSN, DAFormer-based releases:
+      the teacher's BN layers normalise with batch statistics and update
+      their running statistics; its dropout stays off).
+    - ``teacher_buffers``: 'ema' (floating-point buffers such as BN
+      statistics and prototypes are averaged like the parameters, integer
+      ones keep their first copy), 'copy' (copied from the student at every
+      update) or 'own' (changed only by the teacher's own train-mode
+      forward passes after the first copy).
+
+    Subclasses add the unlabelled losses in :meth:`semi_losses`. Predictions
+    come from ``predict_on`` ('student' or 'teacher'), which
+    :class:`TeacherStudentValLoop` switches to evaluate both.
 
     Args:
         segmentor (dict): the student, an mmseg ``EncoderDecoder`` config.
@@ -45,6 +61,10 @@ class SemiSupervisedSegmentor(BaseModel):
         predict_on (str): branch used by ``predict`` outside the val loop.
         teacher_ema (dict): type and extra arguments of the mmengine averaged
             model (``momentum`` and ``update_buffers`` are set here).
+        teacher_type (str): 'ema' or 'online'.
+        teacher_mode (str): 'eval' or 'train' (BN layers in train mode).
+        teacher_buffers (str): 'ema', 'copy' or 'own'.
+        teacher_warmup (int): number of first updates that copy the student.
         init_checkpoint (str, optional): checkpoint of the student's
             segmentor (e.g. a source-only or supervised run), loaded strictly
             into the student and the teacher by :meth:`init_weights`.
@@ -56,12 +76,20 @@ class SemiSupervisedSegmentor(BaseModel):
 
     def __init__(self, segmentor, data_preprocessor=None, teacher_momentum=0.01,
                  labeled_weight=1.0, predict_on='teacher',
-                 teacher_ema=dict(type='ExponentialMovingAverage'), init_checkpoint=None,
-                 init_new_modules=(), init_cfg=None):
+                 teacher_ema=dict(type='ExponentialMovingAverage'), teacher_type='ema',
+                 teacher_mode='eval', teacher_buffers='ema', teacher_warmup=1,
+                 init_checkpoint=None, init_new_modules=(), init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        for name, value in (('teacher_type', teacher_type), ('teacher_mode', teacher_mode),
+                            ('teacher_buffers', teacher_buffers)):
+            if value not in TEACHER_OPTIONS[name]:
+                raise ValueError(f'{name} must be one of {TEACHER_OPTIONS[name]}, got {value!r}')
+        self.teacher_type, self.teacher_mode = teacher_type, teacher_mode
+        self.teacher_buffers, self.teacher_warmup = teacher_buffers, teacher_warmup
         self.student = MODELS.build(segmentor)
-        self.teacher = MODELS.build(dict(teacher_ema, model=self.student,
-                                         momentum=teacher_momentum, update_buffers=True)).eval()
+        self.teacher = MODELS.build(dict(
+            teacher_ema, model=self.student, momentum=teacher_momentum,
+            update_buffers=teacher_buffers == 'ema')).eval()
         self.labeled_weight = labeled_weight
         self.predict_on = predict_on
         self.init_checkpoint = init_checkpoint
@@ -114,7 +142,25 @@ class SemiSupervisedSegmentor(BaseModel):
     def train(self, mode=True):
         super().train(mode)
         self.teacher.train(False)
+        if mode and self.teacher_mode == 'train':
+            for module in self.teacher.modules():
+                if isinstance(module, _BatchNorm):
+                    module.train()
         return self
+
+    @torch.no_grad()
+    def update_teacher(self):
+        """One teacher update from the student: a copy during the warm-up, else an average."""
+        teacher = self.teacher
+        if teacher.steps < self.teacher_warmup:
+            teacher.module.load_state_dict(self.student.state_dict())
+            teacher.steps += 1
+            return
+        kept = [buffer.clone() for buffer in teacher.module.buffers()] \
+            if self.teacher_buffers == 'own' else []
+        teacher.update_parameters(self.student)
+        for buffer, value in zip(teacher.module.buffers(), kept):
+            buffer.copy_(value)
 
     def forward(self, inputs, data_samples=None, mode='tensor', unlabeled=None):
         if mode == 'loss':
@@ -123,7 +169,7 @@ class SemiSupervisedSegmentor(BaseModel):
         return branch(inputs, data_samples, mode=mode)
 
     def loss(self, inputs, data_samples, unlabeled=None):
-        self.teacher.update_parameters(self.student)
+        self.update_teacher()
         if unlabeled is None:
             return self.labeled_losses(self.student.extract_feat(inputs), data_samples)
         return self.semi_losses(inputs, data_samples, unlabeled)
@@ -138,15 +184,19 @@ class SemiSupervisedSegmentor(BaseModel):
         return self.labeled_losses(self.student.extract_feat(inputs), data_samples)
 
     def labeled_losses(self, feats, data_samples, contrast_feats=None, contrast_samples=None,
-                       contrast_weight=1.0):
+                       contrast_weight=1.0, decode_logits=None):
         """The student's decode and auxiliary losses, times ``labeled_weight``.
 
         With ``contrast_feats`` / ``contrast_samples`` (e.g. strong views
         with pseudo-labels), each :class:`ContrastHead` contrasts the labelled
         and these pixels together; its losses are also times ``contrast_weight``.
+        ``decode_logits`` are the decode head's logits of ``feats`` when a
+        caller already computed them (in a pass shared with other images).
         """
         student, train_cfg = self.student, self.student.train_cfg
-        losses = add_prefix(student.decode_head.loss(feats, data_samples, train_cfg), 'decode')
+        head = student.decode_head
+        losses = add_prefix(head.loss(feats, data_samples, train_cfg) if decode_logits is None
+                            else head.loss_by_feat(decode_logits, data_samples), 'decode')
         if student.with_auxiliary_head:
             heads = student.auxiliary_head
             heads = list(heads) if isinstance(heads, torch.nn.ModuleList) else [heads]

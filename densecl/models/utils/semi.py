@@ -3,20 +3,23 @@ import torch
 import torch.nn.functional as F
 
 
-def cutmix(target, box):
-    """``target`` with each image's ``box`` (B, H, W) pasted from the next image of the batch.
+def cutmix(target, box, source=None):
+    """``target`` with each image's ``box`` (B, H, W) pasted from the next image of ``source``.
 
-    Image i takes the box region of image ``(i + 1) % B`` (UniMatch mixes with a
-    second unlabelled batch; the batch itself serves as that batch here).
-    Works for (B, H, W) maps and (B, C, H, W) images alike.
+    Image i takes the box region of image ``(i + 1) % B`` of ``source``
+    (default: ``target`` itself). UniMatch mixes with a second unlabelled
+    batch, another augmentation of the same images (its issue #51); its author
+    reports that mixing a batch with a shuffled copy of itself performs the
+    same (issue #34), which is what the batch's next image is. Works for
+    (B, H, W) maps and (B, C, H, W) images alike.
     """
-    source = target.roll(-1, dims=0)
+    source = (target if source is None else source).roll(-1, dims=0)
     mask = box if target.dim() == 3 else box[:, None]
     return torch.where(mask, source, target)
 
 
 def class_mix_masks(labels, ignore_index=255):
-    """ClassMix masks (Olsson et al., WACV 2021) as DACS mixes domains (Tranheden et al., WACV 2021).
+    """ClassMix masks (Olsson et al., WACV 2021) as DACS (Tranheden et al., WACV 2021) mixes.
 
     For each (H, W) label map, ``ceil(n / 2)`` of its ``n`` classes (ignored
     pixels are no class) are drawn uniformly without replacement from
@@ -77,7 +80,10 @@ def class_aware_selection(probs, valid, high=0.92, scale=0.96):
 
 
 def standardize(logits, eps=1e-6):
-    """DSSN's n(): each pixel's logits standardised over classes (zero mean, unit std)."""
+    """DSSN's n(): each pixel's logits standardised over classes with the unbiased std.
+
+    ``(x - mean) / (std + eps)``, ``std`` with Bessel's correction (``torch.std``'s
+    default, as DSSN's release; ``eps`` only guards constant logits).
+    """
     mean = logits.mean(1, keepdim=True)
-    std = logits.std(1, keepdim=True, unbiased=False)
-    return (logits - mean) / (std + eps)
+    return (logits - mean) / (logits.std(1, keepdim=True) + eps)
