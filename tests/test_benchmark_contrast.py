@@ -24,7 +24,7 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'iters': 2, 'quick': True}
     rows = [entry['row'] for entry in results['table']]
-    assert rows[0] == 'baseline' and len(rows) == 4
+    assert rows[0] == 'baseline' and len(rows) == 5
     for run_result in results['runs'].values():
         assert 0 <= run_result['mIoU'] <= 100 and run_result['step_time_s'] > 0
     baseline = results['table'][0]

@@ -29,7 +29,8 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
         results = json.load(f)
     assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'warmup_iters': 2, 'iters': 2, 'crop': 32, 'lr': 0.002,
-                                   'quick': True, 'teacher_momentum': 0.01}
+                                   'quick': True, 'teacher_momentum': 0.01,
+                                   'contrast_start': 0.075}
     assert [entry['row'] for entry in results['table']] == ['source-only warm-up', *rows]
     for entry in results['table']:
         assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100
@@ -53,6 +54,7 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert dumped.model.init_checkpoint == str(tmp_path / 'work' / 'warm-up' / 'seed0' /
                                                'iter_2.pth')
     assert list(dumped.model.init_new_modules) == ['auxiliary_head']
+    assert dumped.model.contrast_start_iter == 0  # 7.5% of 2 iterations: from the start
 
     again = run(*args)
     assert again.returncode == 0 and 'training' not in again.stdout

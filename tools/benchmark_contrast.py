@@ -1,8 +1,13 @@
 """Benchmark pixel contrast on toyscenes: DeepLabV3+ R18 with and without a ContrastHead.
 
 Rows (configs/contrast/, same split files, batch, schedule, augmentation):
-baseline, +SupCon over all pixels, +ContrastiveSeg over all pixels with its
-memory banks, +ContrastiveSeg sampled as released (hard anchors, banks).
+baseline, +SupCon over all pixels, +ContrastiveSeg as released with memory
+(one hard/easy anchor per image and class against the pixel and segment
+queues only, T 0.07, weight 1), +ContrastiveSeg as released without memory
+(hard/easy anchors against each other, T 0.1, weight 0.1), and densecl's
+earlier ContrastiveSeg option (every pixel against the other pixels and the
+banks, T 0.1, weight 0.1). A contrast row whose loss stays exactly 0 for an
+epoch stops with an error instead of filling the table.
 Each row is trained at full labels and at a 1/8 split, for each seed,
 through tools/train.py; val mIoU is reported as mean and std over seeds,
 step time and peak memory relative to the baseline of the same run. Results
@@ -31,10 +36,12 @@ CONFIGS = 'configs/contrast'
 ROWS = {
     'baseline': 'deeplabv3plus_r18-d16_1k_toyscenes-128x128.py',
     '+SupCon (all pixels)': 'deeplabv3plus_r18-d16_supcon_1k_toyscenes-128x128.py',
-    '+ContrastiveSeg (all pixels, bank)':
-    'deeplabv3plus_r18-d16_contrastiveseg-bank_1k_toyscenes-128x128.py',
-    '+ContrastiveSeg (sampled as released, bank)':
+    '+ContrastiveSeg (as released, memory)':
+    'deeplabv3plus_r18-d16_contrastiveseg-mem_1k_toyscenes-128x128.py',
+    '+ContrastiveSeg (as released, no memory)':
     'deeplabv3plus_r18-d16_contrastiveseg-hard_1k_toyscenes-128x128.py',
+    '+ContrastiveSeg option (all pixels + banks, T 0.1)':
+    'deeplabv3plus_r18-d16_contrastiveseg-bank_1k_toyscenes-128x128.py',
 }
 SPLITS = {'1/8': 'splits/train_1-8.txt', 'full': ''}
 BASELINE = 'baseline'

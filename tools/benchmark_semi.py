@@ -8,7 +8,8 @@
 2. Rows at that split, same split files, batch (4 labelled + 4 unlabelled), schedule and
    augmentation: supervised-only, weak-to-strong (densecl's first choices), + pixel contrast,
    CSS cross, CSS mix, UniMatch and DSSN as released, and one row per densecl option of
-   those two (EMA teacher; eval-mode teacher, teacher FP labels, matching-pixel MSE).
+   those three (CSS: all-pixel contrast, eval-mode teacher; UniMatch: EMA teacher; DSSN:
+   eval-mode teacher, teacher FP labels, matching-pixel MSE).
 
 Every training runs through tools/train.py; val mIoU of student and teacher is reported as
 mean and std over seeds, step time relative to supervised-only at the same split. Results
@@ -36,6 +37,10 @@ ROWS = {
     'deeplabv3plus_r18-d16_weak-to-strong-contrast_1k_toyscenes-1-16-128x128.py',
     'CSS cross': 'deeplabv3plus_r18-d16_css-cross_1k_toyscenes-1-16-128x128.py',
     'CSS mix': 'deeplabv3plus_r18-d16_css-mix_1k_toyscenes-1-16-128x128.py',
+    'CSS cross + all-pixel contrast':
+    'deeplabv3plus_r18-d16_css-cross-allpix_1k_toyscenes-1-16-128x128.py',
+    'CSS cross + eval-mode teacher':
+    'deeplabv3plus_r18-d16_css-cross-eval-teacher_1k_toyscenes-1-16-128x128.py',
     'UniMatch': 'deeplabv3plus_r18-d16_unimatch_1k_toyscenes-1-16-128x128.py',
     'UniMatch + EMA teacher':
     'deeplabv3plus_r18-d16_unimatch-ema-teacher_1k_toyscenes-1-16-128x128.py',

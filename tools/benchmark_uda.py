@@ -11,7 +11,11 @@ on target_val (student and EMA teacher):
 - room: target-supervised (the source-only config trained on target_train with its labels,
   the upper bound) against source-only;
 - source-only (the warm-up continued), self-training (DACS ClassMix, no contrast), SePiCo
-  ProtoCL, BankCL, DistCL.
+  ProtoCL, BankCL, DistCL, as SePiCo's release trains them (train-mode EMA teacher,
+  projection of the backbone's C5, colour jitter and blur inside the step, ClassMix of the
+  batch's label values, contrast from ``--contrast-start`` of the iterations);
+- densecl's earlier choices as options of ProtoCL: an eval-mode teacher (EMA BN statistics),
+  and the projection of the decoder features.
 
 Every training runs through tools/train.py; target_val mIoU is reported as mean and std over
 seeds, step time relative to source-only. Each checkpoint is also evaluated (teacher) after
@@ -45,6 +49,8 @@ CONFIG_OF = {
     'SePiCo ProtoCL': 'sepico-proto',
     'SePiCo BankCL': 'sepico-bank',
     'SePiCo DistCL': 'sepico-dist',
+    'SePiCo ProtoCL, eval-mode teacher': 'sepico-proto-eval-teacher',
+    'SePiCo ProtoCL, decoder projection': 'sepico-proto-decoder-proj',
 }
 ROWS = list(CONFIG_OF)
 METRICS = ('student/mIoU', 'teacher/mIoU')
@@ -70,6 +76,9 @@ def parse_args(argv=None):
                         help="every row's mmengine EMA momentum (1 - alpha); the configs' 0.001 "
                         '(alpha 0.999, 40k-iteration schedules) leaves the teacher an average '
                         'of nearly all iterates of a few hundred iterations')
+    parser.add_argument('--contrast-start', type=float, default=0.075,
+                        help="share of a row's iterations before its contrast starts (the "
+                        "release's 3000 of 40k)")
     parser.add_argument('--rows', nargs='+', choices=ROWS, default=ROWS)
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
@@ -95,7 +104,8 @@ def run_options(args, row, seed, iters):
         options.update({f'{source}.data_prefix.img_path': 'img_dir/target_train',
                         f'{source}.data_prefix.seg_map_path': 'ann_dir/target_train'})
     if adapting:
-        options.update({'train_dataloader.dataset.target.data_root': args.data_root,
+        options.update({'model.contrast_start_iter': round(args.contrast_start * iters),
+                        'train_dataloader.dataset.target.data_root': args.data_root,
                         'train_dataloader.dataset.target.pipeline.2.crop_size': crop})
     return {**options, **quick_options(args.quick, two_streams=adapting)}
 
@@ -181,7 +191,8 @@ def main(argv=None):
     store = ResultStore(args.json, environment(),
                         {'warmup_iters': args.warmup_iters, 'iters': args.iters, 'crop': args.crop,
                          'lr': args.lr, 'quick': args.quick,
-                         'teacher_momentum': args.teacher_momentum}, args.data_root)
+                         'teacher_momentum': args.teacher_momentum,
+                         'contrast_start': args.contrast_start}, args.data_root)
     for seed in args.seeds:
         recalibrate_rows(args, store, seed, train_rows(args, store, seed))
     table = summarize(args, store.current())

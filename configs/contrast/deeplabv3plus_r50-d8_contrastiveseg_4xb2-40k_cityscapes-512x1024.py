@@ -1,8 +1,11 @@
-# DeepLabV3+ R50 on Cityscapes with ContrastiveSeg (Wang et al., ICCV 2021) over
-# all labelled pixels of the stride-8 backbone features, with its pixel and
-# segment memory banks; 4 GPUs x 2 images (tools/dist_train.sh CONFIG 4
-# --cfg-options sync_bn=torch). The contrast starts after a warm-up of
-# start_iter iterations, as the released configs do; set it with
+# DeepLabV3+ R50 on Cityscapes with ContrastiveSeg as released with memory (Wang et
+# al., ICCV 2021; H_48_D_4_MEM) on the stride-8 backbone features: one hard/easy
+# anchor per (image, class) from the decode head's prediction (shared by
+# PredictionSharingEncoderDecoder), contrasted with the pixel and segment queues
+# only (5,000 entries per class, 10 pixels per class and image), T = T_base = 0.07,
+# loss weight 1. 4 GPUs x 2 images (tools/dist_train.sh CONFIG 4 --cfg-options
+# sync_bn=torch). The contrast starts after the released warm-up of start_iter
+# iterations (the queues fill from the start); set it with
 # --cfg-options model.auxiliary_head.1.start_iter=N.
 _base_ = [
     '../_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/cityscapes.py',
@@ -21,11 +24,16 @@ contrast_head = dict(
     start_iter=5000,
     loss_decode=dict(
         type='PixelContrastLoss',
-        temperature=0.1,
+        temperature=0.07,
         base_temperature=0.07,
-        loss_weight=0.1,
-        memory=dict(num_classes=num_classes, dim=256, length=5000, pixels_per_class=10)))
+        loss_weight=1.0,
+        sampling='hard',
+        max_samples=1024,
+        max_views=1,
+        memory=dict(num_classes=num_classes, dim=256, length=5000, pixels_per_class=10),
+        memory_only=True))
 model = dict(
+    type='PredictionSharingEncoderDecoder',
     data_preprocessor=dict(size=crop_size),
     pretrained='open-mmlab://resnet50_v1c',
     decode_head=dict(num_classes=num_classes),

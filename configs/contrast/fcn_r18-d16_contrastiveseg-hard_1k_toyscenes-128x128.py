@@ -1,6 +1,7 @@
-# The quickstart FCN + ContrastiveSeg as released: hard/easy anchor sampling from
-# the decode head's prediction (shared by PredictionSharingEncoderDecoder),
-# with pixel and segment memory banks.
+# The quickstart FCN + ContrastiveSeg as released without memory (H_48_D_4): hard/easy
+# anchors sampled from the decode head's prediction (shared by
+# PredictionSharingEncoderDecoder) and contrasted with each other, T 0.1, T_base
+# 0.07, loss weight 0.1; max_views scaled to the 16 x 16 embedding (3, not 100).
 _base_ = [
     '../quickstart/fcn_r18-d16_1k_toyscenes-128x128.py', '../_base_/heads/contrast_r18.py'
 ]

@@ -41,7 +41,11 @@ model = dict(
     # mmengine EMA with momentum max(1 - alpha, 1 / (t + 1)): SePiCo's (DACS's) teacher decay
     # min(1 - 1 / (t + 1), alpha) with alpha = 0.999
     teacher_momentum=0.001,
-    teacher_ema=dict(type='MomentumAnnealingEMA', gamma=1))
+    teacher_ema=dict(type='MomentumAnnealingEMA', gamma=1),
+    # its teacher is only evaluated and runs no training forward passes: it averages the
+    # student's BN statistics (the adaptation rows' train-mode teacher keeps its own)
+    teacher_mode='eval',
+    teacher_buffers='ema')
 source_dataset = dict(
     type={{_base_.dataset_type}},
     data_root={{_base_.data_root}},

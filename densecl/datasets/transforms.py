@@ -40,3 +40,19 @@ class CheckSegLabels(BaseTransform):
     def __repr__(self):
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
                 f'ignore_index={self.ignore_index})')
+
+
+@TRANSFORMS.register_module()
+class NoStrongViews(BaseTransform):
+    """Mark an unlabelled sample as one without strong views, for :class:`PackSemiInputs`.
+
+    It is then packed as a (1, C, H, W) stack of its (weak) image alone, so
+    :class:`SemiDataPreProcessor` batches it as unlabelled with no strong
+    views and no CutMix boxes: for models that augment the batch themselves,
+    as SePiCo's release jitters and blurs inside its training step.
+    """
+
+    def transform(self, results):
+        results['img_strong'] = []
+        results['cutmix_box'] = np.zeros((0, *results['img'].shape[:2]), dtype=bool)
+        return results

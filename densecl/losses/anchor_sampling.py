@@ -1,7 +1,8 @@
-"""ContrastiveSeg's hard anchor sampler (Wang et al., ICCV 2021), for comparison runs.
+"""ContrastiveSeg's hard anchor sampler (Wang et al., ICCV 2021, sec. 3.4).
 
-densecl contrasts every labelled pixel by default; this reproduces the
-released sampler, which keeps at most ``max_samples`` anchors per batch.
+The released runs keep at most ``max_samples`` anchors per batch and
+``max_views`` per (image, class): 100 without memory, 1 with it. The
+``sampling=None`` losses contrast every labelled pixel instead.
 """
 import torch
 
@@ -26,7 +27,8 @@ def hard_anchor_sampling(embeddings, labels, predictions, max_samples=1024, max_
 
     Each pair gets ``n_view = min(max_samples // pairs, max_views)`` anchors,
     half hard (predicted class != label) and half easy, topped up from the
-    other kind when one runs short.
+    other kind when one runs short; a single view (``max_views=1``, the
+    released memory run) is an easy pixel whenever the pair has one.
 
     Args:
         embeddings (Tensor): (B, D, h, w) pixel embeddings.

@@ -17,9 +17,16 @@ class BasePixelContrastLoss(NamedLoss):
     ContrastiveSeg's hard/easy sample (``sampling='hard'``). With ``memory``,
     a pixel queue (``pixels_per_class`` random pixels of each class of each
     image) and a segment queue (each class's mean embedding in each image)
-    of ``length`` entries per class are extra keys for every anchor, as in
-    ContrastiveSeg (Wang et al. 2021); they are filled after each training
-    step from all processes.
+    of ``length`` entries per class are keys for every anchor, as in
+    ContrastiveSeg (Wang et al. 2021, sec. 3.3); they are filled after each
+    training step from all processes, every class (0 included) from the
+    pixels of the embedding grid, each write moving the class's pointer by
+    the number of entries written.
+
+    A loss that is exactly 0 (no anchor with both a positive and a negative)
+    for ``max_zero_steps`` training steps in a row raises: a config then asks
+    for a contrast that it never computes (e.g. ``max_views`` above every
+    class's pixel count), which would otherwise pass as a plain baseline.
 
     Args:
         temperature (float): softmax temperature.
@@ -33,14 +40,18 @@ class BasePixelContrastLoss(NamedLoss):
         loss_weight (float): multiplier of the loss.
         loss_name (str): key of the loss in the log; starts with 'loss_'.
         backend (str): ``densecl.ops`` backend.
+        max_zero_steps (int | None): training steps in a row with a loss of
+            exactly 0 that raise a RuntimeError; None never raises.
     """
 
     def __init__(self, temperature=0.1, ignore_index=255, sampling=None, max_samples=1024,
                  max_views=100, memory=None, loss_weight=1.0, loss_name='loss_contrast',
-                 backend='auto'):
+                 backend='auto', max_zero_steps=None):
         super().__init__(loss_weight, loss_name)
         if sampling not in SAMPLINGS:
             raise ValueError(f'sampling must be one of {SAMPLINGS}, got {sampling!r}')
+        self.max_zero_steps = max_zero_steps
+        self.zero_steps = 0
         self.temperature = temperature
         self.ignore_index = ignore_index
         self.sampling = sampling
@@ -60,7 +71,8 @@ class BasePixelContrastLoss(NamedLoss):
         return self.pixel_bank
 
     def contrast(self, anchors, labels, extra, extra_labels):
-        """The loss of (A, D) ``anchors`` against each other and the (M, D) ``extra`` keys."""
+        """The loss of (A, D) ``anchors`` against the (M, D) ``extra`` keys (the memory
+        entries, or None) and, unless the subclass says otherwise, against each other."""
         raise NotImplementedError
 
     def forward(self, embeddings, labels, predictions=None):
@@ -76,8 +88,20 @@ class BasePixelContrastLoss(NamedLoss):
             extra = extra.to(anchors.dtype)
         loss = self.contrast(anchors, anchor_labels, extra, extra_labels)
         if self.training:
+            self._count_zero_steps(loss)
             self.update_memory(embeddings, labels)
         return self.loss_weight * loss
+
+    def _count_zero_steps(self, loss):
+        """Raise once ``max_zero_steps`` training steps in a row had a loss of exactly 0."""
+        if self.max_zero_steps is None:  # skips the host sync of .item()
+            return
+        self.zero_steps = self.zero_steps + 1 if loss.item() == 0 else 0
+        if self.zero_steps >= self.max_zero_steps:
+            raise RuntimeError(
+                f'{self.loss_name} was exactly 0 for {self.zero_steps} training steps in a row: '
+                'no anchor had both a positive and a negative key (check max_views against '
+                'the pixels per class at the embedding size, the labels and the memory)')
 
     def select_anchors(self, embeddings, labels, predictions):
         """(A, D) anchor embeddings and their (A,) labels."""

@@ -344,10 +344,11 @@ def prototype_contrast_loss(z, labels, prototypes, temperature=0.5, keys=None, k
         L_i = -log(e^s(P_{y_i}) / (e^s(P_{y_i}) + sum_{j: y_j != y_i} e^s(k_j)))
             = softplus(log sum_{j: y_j != y_i} e^s(k_j) - s(P_{y_i}))
 
-    The released code samples 256 anchors and 512 negatives per class; here
-    the negatives' term is the label-aware logsumexp primitive, so every
-    valid pixel can be an anchor and a key without the (N, M) matrix. An
-    anchor without negatives has loss ``softplus(-inf) = 0``.
+    The release samples 256 anchors per class and 512 negatives per anchor
+    (:class:`PrototypeContrastLoss`'s default); here the negatives' term is
+    the label-aware logsumexp primitive, so every valid pixel can be an
+    anchor and a key without the (N, M) matrix. An anchor without negatives
+    has loss ``softplus(-inf) = 0``.
 
     Args:
         z (Tensor): (N, D) anchor embeddings.

@@ -31,8 +31,10 @@ def test_all_pixel_loss_is_the_dense_formula_times_the_weight(cls, expected):
 
 
 def test_memory_is_filled_after_the_step_and_used_as_extra_keys():
+    # memory_only=False: densecl's earlier option, the anchors key each other too
     z, labels = embeddings_and_labels(dim=4)
-    loss = PixelContrastLoss(memory=dict(num_classes=3, dim=4, length=50, pixels_per_class=2))
+    loss = PixelContrastLoss(memory=dict(num_classes=3, dim=4, length=50, pixels_per_class=2),
+                             memory_only=False)
     loss.double()
     first = loss(z, labels)
     torch.testing.assert_close(

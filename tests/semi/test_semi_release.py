@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from PIL import Image
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -17,7 +14,7 @@ from torch.nn.modules.dropout import _DropoutNd
 
 from densecl.datasets.strong_views import IMAGE_OPS, cutmix_box, random_image_ops
 from densecl.models.segmentors.dssn_segmentor import masked_mse
-from semi_testing import CONFIGS, tiny_config, tiny_options
+from semi_testing import CONFIGS, build_model, set_iter, tiny_options
 from teacher_student_testing import config_with_options
 
 RELEASE_ROWS = ('unimatch', 'unimatch-ema-teacher', 'dssn', 'dssn-eval-teacher',
@@ -26,17 +23,6 @@ MARGIN, CLASSES, SIZE = 6.0, 8, 32  # confidence e^6 / (e^6 + 7) = 0.983
 # CE of a pixel whose logits are MARGIN on one class and 0 on the 7 others.
 CE_RIGHT = math.log(1 + (CLASSES - 1) * math.exp(-MARGIN))
 CE_WRONG = MARGIN + CE_RIGHT
-
-
-def build(name, root, work_dir, **options):
-    init_default_scope('mmseg')
-    cfg = tiny_config(CONFIGS[name], root, str(work_dir))
-    cfg.model.update(options)
-    return MODELS.build(cfg.model).train()
-
-
-def set_iter(value):
-    MessageHub.get_current_instance().update_info('iter', value)
 
 
 def predict_class(segmentor, label):
@@ -70,7 +56,7 @@ def semi_batch(num_labeled=2, num_unlabeled=2):
 def test_unimatch_pseudo_labels_come_from_the_online_model(name, labeller, toyscenes_root,
                                                            tmp_path):
     # The student predicts class 3 everywhere, the EMA teacher class 5 (both confident).
-    model = build(name, toyscenes_root, tmp_path)
+    model = build_model(name, toyscenes_root, tmp_path)
     predict_class(model.student, 3)
     predict_class(model.teacher.module, 5)
     losses = model.semi_losses(*semi_batch())
@@ -82,7 +68,7 @@ def test_unimatch_pseudo_labels_come_from_the_online_model(name, labeller, toysc
 
 def test_unimatch_decodes_the_mix_source_in_eval_mode_and_the_rest_in_one_pass(
         toyscenes_root, tmp_path):
-    model = build('unimatch', toyscenes_root, tmp_path)
+    model = build_model('unimatch', toyscenes_root, tmp_path)
     calls = {'student': [], 'teacher': []}
     for branch, segmentor in (('student', model.student), ('teacher', model.teacher.module)):
         segmentor.decode_head.conv_seg.register_forward_pre_hook(
@@ -98,7 +84,7 @@ def test_unimatch_decodes_the_mix_source_in_eval_mode_and_the_rest_in_one_pass(
 @pytest.mark.parametrize('fp_targets', ['student', 'teacher'])
 def test_dssn_strong_views_labelled_by_the_teacher_fp_views_by_the_student(
         fp_targets, toyscenes_root, tmp_path):
-    model = build('dssn', toyscenes_root, tmp_path, fp_targets=fp_targets)
+    model = build_model('dssn', toyscenes_root, tmp_path, fp_targets=fp_targets)
     predict_class(model.student, 3)
     predict_class(model.teacher.module, 5)
     set_iter(1)
@@ -116,7 +102,7 @@ def test_dssn_strong_views_labelled_by_the_teacher_fp_views_by_the_student(
 
 
 def test_dssn_selects_on_the_cutmixed_teacher_probabilities(toyscenes_root, tmp_path):
-    model = build('dssn', toyscenes_root, tmp_path)
+    model = build_model('dssn', toyscenes_root, tmp_path)
     # two images of 1 x 3 pixels, 2 classes; probabilities of class 1 (class 0: 1 - p)
     class1 = torch.tensor([[0.30, 0.99, 0.50], [0.10, 0.20, 0.94]])
     probs = torch.stack([1 - class1, class1], 1)[:, :, None]  # (2, 2, 1, 3)
@@ -141,7 +127,7 @@ def test_dssn_strong_mse_over_every_pixel_with_the_unbiased_std(pixels, expected
     # standardised differences (-5, -1, 1, 5) / sqrt(14 / 3), squared mean 52 / 4 * 3 / 14 =
     # 39 / 14 (the population std would give 52 / 14); its CutMix boxes differ. Pixel 1:
     # equal logits. 'all' averages both pixels, 'agree' only pixel 1.
-    model = build('dssn', toyscenes_root, tmp_path, siamese_pixels=pixels)
+    model = build_model('dssn', toyscenes_root, tmp_path, siamese_pixels=pixels)
     set_iter(1)
     first = torch.tensor([[1., 2., 3., 6.], [1., 1., 2., 0.]]).T[None, :, None]
     second = torch.tensor([[6., 3., 2., 1.], [1., 1., 2., 0.]]).T[None, :, None]
@@ -169,7 +155,7 @@ def teacher_state(model):
 
 def test_dssn_teacher_copies_the_student_after_its_first_step_then_decays_at_0996(
         toyscenes_root, tmp_path):
-    model = build('dssn', toyscenes_root, tmp_path)
+    model = build_model('dssn', toyscenes_root, tmp_path)
     for value in (1., 2.):  # our first update precedes any step; the release copies after one
         student_state(model, value)
         model.update_teacher()
@@ -182,7 +168,7 @@ def test_dssn_teacher_copies_the_student_after_its_first_step_then_decays_at_099
 @pytest.mark.parametrize('buffers, mean', [('ema', 0.99 * 2 + 0.01 * 3), ('copy', 3.),
                                            ('own', 2.)])
 def test_teacher_buffer_options(buffers, mean, toyscenes_root, tmp_path):
-    model = build('supervised', toyscenes_root, tmp_path, teacher_buffers=buffers)
+    model = build_model('supervised', toyscenes_root, tmp_path, teacher_buffers=buffers)
     for value in (1., 2.):
         student_state(model, value)
         model.update_teacher()
@@ -191,7 +177,7 @@ def test_teacher_buffer_options(buffers, mean, toyscenes_root, tmp_path):
 
 def test_train_mode_teacher_normalises_with_its_batch_and_keeps_dropout_off(
         toyscenes_root, tmp_path):
-    model = build('dssn', toyscenes_root, tmp_path)
+    model = build_model('dssn', toyscenes_root, tmp_path)
     teacher = model.teacher.module
     norms = [m for m in teacher.modules() if isinstance(m, _BatchNorm)]
     dropouts = [m for m in teacher.modules() if isinstance(m, _DropoutNd)]
@@ -206,7 +192,7 @@ def test_train_mode_teacher_normalises_with_its_batch_and_keeps_dropout_off(
     torch.testing.assert_close(bn.running_mean, 0.9 * before + 0.1 * batch_mean)
     model.eval()
     assert not any(m.training for m in norms)
-    assert not build('dssn-eval-teacher', toyscenes_root, tmp_path).teacher.module.training
+    assert not build_model('dssn-eval-teacher', toyscenes_root, tmp_path).teacher.module.training
 
 
 def test_rejection_sampled_cutmix_boxes_keep_their_area():

@@ -25,7 +25,8 @@ def test_three_iterations_train_and_evaluate_on_target(name, toyscenes_root, tmp
     model = runner.model
     if name.startswith('sepico'):
         stats = model.statistics
-        assert stats.count.sum() > 0 and stats.bank_size.max() == 3  # one centroid per step
+        # at most one centroid per step (C5 of a 32 x 32 crop is 2 x 2: few pure cells)
+        assert stats.count.sum() > 0 and 1 <= stats.bank_size.max() <= 3
         assert (stats.var[stats.seen] >= 0).all()
 
 

@@ -70,13 +70,17 @@ class ContrastHead(BaseDecodeHead):
                              f'dim {memory.dim} but the head has embed_channels='
                              f'{self.embed_channels}')
 
-    def forward(self, inputs):
-        """L2-normalised (B, embed_channels, h, w) embeddings."""
+    def project(self, inputs):
+        """Raw (B, embed_channels, h, w) projections of the selected inputs."""
         x = self._transform_inputs(inputs)
         if x.shape[1] != self.in_channels:
             raise ValueError(f'{type(self).__name__}: in_channels={self.in_channels} but its '
                              f'input (in_index={self.in_index}) has {x.shape[1]} channels')
-        return F.normalize(self.projection(x), dim=1)
+        return self.projection(x)
+
+    def forward(self, inputs):
+        """L2-normalised (B, embed_channels, h, w) embeddings."""
+        return F.normalize(self.project(inputs), dim=1)
 
     def loss(self, inputs, batch_data_samples, train_cfg):
         embeddings = self.forward(inputs)

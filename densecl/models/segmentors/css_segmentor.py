@@ -4,12 +4,13 @@ import math
 import warnings
 
 import torch
+import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ..heads import ContrastHead
-from ..utils import ClassPrototypes, downsample_labels
+from ..utils import ClassPrototypes, cutmix
 from .weak_to_strong_segmentor import WeakToStrongSegmentor
 
 MODES = ('cross', 'mix')
@@ -20,52 +21,75 @@ def max_prototype_confidence(num_classes, tau_r):
     return 1 / (1 + (num_classes - 1) * math.exp(-2 / tau_r))
 
 
+def image_weighted_cross_entropy(logits, labels, keep, confident):
+    """CE averaged over the ``keep`` pixels, each times its image's confident share.
+
+    The share of image b is ``#confident_b / #keep_b`` (CSS's release: every
+    pseudo-label is used, its image weighted by how much of it is confident).
+    """
+    share = confident.flatten(1).sum(1) / keep.flatten(1).sum(1).clamp_min(1)
+    loss = F.cross_entropy(logits, labels.masked_fill(~keep, 0), reduction='none')
+    return (share[:, None, None] * loss * keep).sum() / keep.sum().clamp_min(1)
+
+
 @MODELS.register_module()
 class CSSSegmentor(WeakToStrongSegmentor):
     """Pseudo-labels from the logit space and the representation space supervise each other.
 
-    Logit labels: argmax and max of the teacher's softmax. Representation
-    labels: ``q_c = softmax_c(cos(z, P_c) / tau_r)`` of the teacher's
-    embeddings (its :class:`ContrastHead`) against the class prototypes of the
-    student's :class:`PrototypeContrastLoss` (upsampled to the image).
-    'cross': representation labels (``q >= rep_thresh``) supervise the
-    classifier on the strong and perturbed views, logit labels
-    (``>= conf_thresh``) supervise the representation through the contrast;
-    'mix': pixels where both agree and both are confident supervise both.
-    Prototypes move (EMA 0.99) towards the student's detached embeddings of
-    labelled pixels and of unlabelled pixels with logit confidence >=
-    ``proto_thresh`` (0.7), before the representation labels are computed.
-    The contrast losses (labelled and pseudo-labelled pixels together) are
-    weighted by a cosine ramp-down from 1 to 0 over ``rampdown_iters``.
+    The teacher labels the weak view twice: logit labels (argmax and max of
+    its softmax) and representation labels (argmax and max of
+    ``softmax_c(cos(z, P_c) / tau_r)``, its raw embeddings ``z`` against the
+    class prototypes of the student's :class:`PrototypeContrastLoss` as they
+    were before this step, cosines upsampled to the image; a class without
+    a prototype has cosine 0). The student sees the labelled images and one
+    CutMix-ed strong view in separate passes (no feature perturbation). On
+    the strong view, as in CSS's release:
 
-    The released defaults (tau_r 0.5, thresholds 0.97 / 0.8 with 21 classes)
-    cannot be met: max q <= 1 / (1 + (C - 1) e^{-2 / tau_r}) = 0.73. Both are
-    explicit here and a warning names the reachable maximum when a threshold
-    exceeds it.
+    - 'cross': the classifier learns the representation labels of every
+      image pixel, each image's CE times its share of pixels with
+      representation confidence >= ``conf_thresh`` (0.97); the contrast
+      learns the logit labels with confidence >= ``contrast_thresh`` (0.7);
+    - 'mix': only pixels where both labels agree: the classifier learns them
+      with each image's CE times (its pixels with logit confidence >=
+      ``conf_thresh``) / (its agreeing pixels), the contrast those with logit
+      confidence >= ``contrast_thresh``.
+
+    The loss is ``L_sup + L_unsup + r(i) L_contrast`` with the ramp-down
+    ``r(i) = exp(-5 (i / rampdown_iters)^2)`` (the release's over 200 epochs,
+    here over iterations). The prototypes are updated inside the contrast,
+    from the student's labelled and strong-view pixels it contrasts.
+
+    The released ``tau_r`` 0.5 caps the representation confidence below its
+    0.97 (0.73 with 21 classes), so the release's cross-mode classifier loss
+    on unlabelled images is always 0; the configs use ``tau_r`` 0.1 (the
+    loss's ``rep_temperature``) and a warning names the reachable maximum
+    when ``conf_thresh`` exceeds it.
 
     Args:
         mode (str): 'cross' or 'mix'.
-        tau_r (float): temperature of the representation labels.
-        rep_thresh (float): confidence a representation label needs.
-        proto_thresh (float): logit confidence of unlabelled pixels that update prototypes.
-        rampdown_iters (int): iterations over which the contrast weight falls to 0.
+        conf_thresh (float): confidence that counts a pixel in its image's share.
+        contrast_thresh (float): logit confidence of contrasted unlabelled pixels.
+        rampdown_iters (int): iterations over which the contrast weight ramps down.
+        strong_weight (float): weight of the unlabelled CE.
         Others: see :class:`WeakToStrongSegmentor`.
     """
 
-    def __init__(self, mode='cross', tau_r=0.1, rep_thresh=0.8, proto_thresh=0.7,
-                 rampdown_iters=1000, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, mode='cross', conf_thresh=0.97, contrast_thresh=0.7,
+                 rampdown_iters=1000, labeled_weight=1.0, strong_weight=1.0, **kwargs):
+        super().__init__(conf_thresh=conf_thresh, labeled_weight=labeled_weight,
+                         strong_weight=strong_weight, **kwargs)
         if mode not in MODES:
             raise ValueError(f'CSS mode must be one of {MODES}, got {mode!r}')
-        self.mode, self.tau_r = mode, tau_r
-        self.rep_thresh, self.proto_thresh = rep_thresh, proto_thresh
+        self.mode = mode
+        self.contrast_thresh = contrast_thresh
         self.rampdown_iters = rampdown_iters
         self.head_index, self.contrast_loss = self._find_prototype_head()
-        reachable = max_prototype_confidence(self.num_classes, tau_r)
-        if rep_thresh >= reachable:
-            warnings.warn(f'CSS: rep_thresh={rep_thresh} cannot be reached: with tau_r={tau_r} '
-                          f'and {self.num_classes} classes the representation confidence is '
-                          f'at most {reachable:.3f}, so no representation label is used')
+        reachable = max_prototype_confidence(self.num_classes, self.contrast_loss.rep_temperature)
+        if mode == 'cross' and conf_thresh >= reachable:
+            warnings.warn(f'CSS: conf_thresh={conf_thresh} cannot be reached: with tau_r='
+                          f'{self.contrast_loss.rep_temperature} and {self.num_classes} classes '
+                          f'the representation confidence is at most {reachable:.3f}, so the '
+                          'unlabelled classifier loss is 0')
 
     def _find_prototype_head(self):
         heads = self.student.auxiliary_head if self.student.with_auxiliary_head else []
@@ -84,47 +108,49 @@ class CSSSegmentor(WeakToStrongSegmentor):
         return heads[self.head_index] if isinstance(heads, torch.nn.ModuleList) else heads
 
     def rampdown(self):
-        """Cosine ramp-down of the contrast weight, 1 at iteration 0 and 0 from ``rampdown_iters``."""
+        """Contrast weight ``exp(-5 (i / rampdown_iters)^2)``, 0 from ``rampdown_iters`` on."""
         step = MessageHub.get_current_instance().get_info('iter', 0)
-        return 0.5 * (1 + math.cos(math.pi * min(step / self.rampdown_iters, 1.0)))
+        return math.exp(-5 * (step / self.rampdown_iters)**2) if step < self.rampdown_iters \
+            else 0.0
 
     def labeled_losses(self, feats, data_samples, **contrast):
         return super().labeled_losses(feats, data_samples, contrast_weight=self.rampdown(),
                                       **contrast)
 
     @torch.no_grad()
-    def update_prototypes(self, labeled_feats, data_samples, weak_feats, probs):
-        head = self._head(self.student)
-        confidence, labels = probs.max(1)
-        pseudo = labels.masked_fill(confidence < self.proto_thresh, head.ignore_index)
-        gt = torch.stack([s.gt_sem_seg.data[0] for s in data_samples])
-        embeddings, maps = [], []
-        for feats, label_map in ((labeled_feats, gt), (weak_feats, pseudo)):
-            z = head.forward(feats)
-            maps.append(downsample_labels(label_map, z.shape[2:], head.label_downsample,
-                                          head.num_classes, head.ignore_index, head.purity))
-            embeddings.append(z.permute(0, 2, 3, 1).flatten(0, 2))
-        self.contrast_loss.prototypes.update(torch.cat(embeddings),
-                                             torch.cat([m.flatten() for m in maps]))
-
-    @torch.no_grad()
     def representation_probs(self, teacher_feats, size):
         """(B, C, H, W) ``softmax_c(cos(z, P_c) / tau_r)`` of the teacher's embeddings."""
         z = self._head(self.teacher.module).forward(teacher_feats)
-        state = self.contrast_loss.prototypes
-        logits = torch.einsum('bdhw,cd->bchw', z, state.prototypes) / self.tau_r
-        logits = logits.masked_fill(~state.initialized[None, :, None, None], float('-inf'))
-        return resize(logits.softmax(1), size=size, mode='bilinear', align_corners=False)
+        logits = self.contrast_loss.representation_logits(z.permute(0, 2, 3, 1).flatten(0, 2))
+        logits = logits.view(*z.shape[:1], *z.shape[2:], -1).permute(0, 3, 1, 2)
+        return resize(logits, size=size, mode='bilinear', align_corners=False).softmax(1)
 
-    def pseudo_targets(self, probs, valid, teacher_feats, student_feats, labeled_feats,
-                       data_samples):
-        self.update_prototypes(labeled_feats, data_samples, student_feats, probs)
+    def css_targets(self, probs, rep_probs, valid):
+        """(B, H, W) maps: classifier labels, kept, confident; contrast labels, kept."""
         confidence, labels = probs.max(1)
-        rep_confidence, rep_labels = self.representation_probs(teacher_feats,
-                                                               probs.shape[2:]).max(1)
-        logit_keep = (confidence >= self.conf_thresh) & valid
-        rep_keep = (rep_confidence >= self.rep_thresh) & valid
+        rep_confidence, rep_labels = rep_probs.max(1)
+        contrast_keep = (confidence >= self.contrast_thresh) & valid
         if self.mode == 'cross':
-            return (rep_labels, rep_keep), (labels, logit_keep)
-        agree = logit_keep & rep_keep & (labels == rep_labels)
-        return (labels, agree), (labels, agree)
+            return (rep_labels, valid, (rep_confidence >= self.conf_thresh) & valid, labels,
+                    contrast_keep)
+        agree = (labels == rep_labels) & valid
+        return labels, agree, (confidence >= self.conf_thresh) & valid, labels, \
+            contrast_keep & agree
+
+    def semi_losses(self, inputs, data_samples, unlabeled):
+        weak, size = unlabeled['weak'], inputs.shape[2:]
+        teacher_feats, probs = self.teacher_outputs(weak)
+        rep_probs = self.representation_probs(teacher_feats, size)
+        box = unlabeled['cutmix_box'][0]
+        strong = cutmix(unlabeled['strong'][0], box)
+        labels, keep, confident, contrast_labels, contrast_keep = [
+            cutmix(target, box)
+            for target in self.css_targets(probs, rep_probs, unlabeled['valid'])]
+        strong_feats = self.student.extract_feat(strong)
+        losses = self.labeled_losses(
+            self.student.extract_feat(inputs), data_samples, contrast_feats=strong_feats,
+            contrast_samples=self.pseudo_samples(contrast_labels, contrast_keep))
+        losses['loss_u_s1'] = self.strong_weight * image_weighted_cross_entropy(
+            self.decode(self.student, strong_feats, size), labels, keep, confident)
+        losses['pseudo_ratio'] = confident.sum() / keep.sum().clamp_min(1)
+        return losses

@@ -1,4 +1,4 @@
-"""Class prototypes kept as an exponential moving average of class-mean embeddings."""
+"""Class prototypes kept as an exponential moving average of raw class-mean embeddings."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -6,14 +6,16 @@ from mmengine import dist
 
 
 class ClassPrototypes(nn.Module):
-    """One L2-normalised prototype per class, averaged over training steps.
+    """One prototype per class, averaged over training steps (CSS, Wang et al., ICCV 2023).
 
-    At each :meth:`update` the normalised mean embedding ``m_c`` of the
-    pixels labelled ``c`` (summed over all processes, so DDP ranks agree)
-    moves the prototype: ``P_c <- normalize(decay * P_c + (1 - decay) * m_c)``;
-    a class seen for the first time takes ``m_c``. ``decay`` is the weight of
-    the old value (0.99 in CSS), the opposite of mmengine's EMA ``momentum``.
-    Prototypes are buffers, so checkpoints save and resume them.
+    At each :meth:`update` the mean ``m_c`` of the raw (not normalised)
+    embeddings of the pixels labelled ``c``, over all processes so DDP ranks
+    agree, moves the prototype: ``P_c <- decay * P_c + (1 - decay) * m_c``; a
+    class seen for the first time takes ``m_c``, as CSS's release does.
+    ``decay`` is the weight of the old value (0.99 in CSS), the opposite of
+    mmengine's EMA ``momentum``. A class never seen keeps a zero prototype,
+    whose :meth:`cosines` are 0. Prototypes are buffers, so checkpoints save
+    and resume them.
 
     Args:
         num_classes (int): number of classes.
@@ -42,9 +44,13 @@ class ClassPrototypes(nn.Module):
         dist.all_reduce(sums)
         dist.all_reduce(counts)
         seen = counts > 0
-        means = F.normalize(sums[seen], dim=1)
-        old = self.prototypes[seen]
-        blended = torch.where(self.initialized[seen, None],
-                              self.decay * old + (1 - self.decay) * means, means)
-        self.prototypes[seen] = F.normalize(blended, dim=1)
+        means = sums[seen] / counts[seen, None]
+        self.prototypes[seen] = torch.where(
+            self.initialized[seen, None],
+            self.decay * self.prototypes[seen] + (1 - self.decay) * means, means)
         self.initialized |= seen
+
+    def cosines(self, embeddings):
+        """(N, K) cosine similarities of (N, D) ``embeddings`` to the prototypes."""
+        return F.normalize(embeddings, dim=1) @ F.normalize(self.prototypes, dim=1).to(
+            embeddings.dtype).t()

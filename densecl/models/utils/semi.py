@@ -42,6 +42,29 @@ def class_mix_masks(labels, ignore_index=255):
     return torch.stack(masks)
 
 
+def batch_class_mix_masks(labels):
+    """ClassMix masks as the DAFormer-based releases (SePiCo, DAFormer) draw them.
+
+    Unlike :func:`class_mix_masks`, the candidates are the label values of
+    the whole batch (the ignore value included, as ``torch.unique(labels)``
+    in those releases): for each (H, W) label map, ``ceil(n / 2)`` of the
+    batch's ``n`` values are drawn uniformly without replacement from
+    torch's generator, and the mask is True on the map's pixels of a drawn
+    value. A map may thus paste fewer than half of its own classes, or none.
+
+    Args:
+        labels (Tensor): (B, H, W) integer labels.
+
+    Returns:
+        Tensor: (B, H, W) bool.
+    """
+    values = labels.unique()
+    count = (values.numel() + 1) // 2
+    return torch.stack([
+        torch.isin(label_map, values[torch.randperm(values.numel(), device=values.device)[:count]])
+        for label_map in labels])
+
+
 def masked_cross_entropy(logits, labels, keep, valid):
     """CE summed over the ``keep`` pixels, divided by the number of ``valid`` pixels (UniMatch).
 
