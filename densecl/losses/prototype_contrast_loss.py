@@ -100,7 +100,9 @@ class PrototypeContrastLoss(BasePixelContrastLoss):
             if candidates.numel() == 0:
                 continue
             picked = torch.randint(candidates.numel(), (self.num_anchors, ), device=unit.device)
-            anchors = unit[candidates[picked]]
+            # index_select: its backward adds repeated rows in a fixed order (indexing's
+            # backward does not on a multi-threaded CPU, so runs and resumes would drift)
+            anchors = unit.index_select(0, candidates[picked])
             negatives = self.sample_negatives(labels, classes, index, prototypes)
             logits = torch.cat([(anchors @ prototypes[label])[:, None],
                                 (anchors @ unit.detach().t()).gather(1, negatives)], 1)

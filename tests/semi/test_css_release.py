@@ -143,6 +143,28 @@ def hand_loss(**options):
     return loss, z, loss(z.t()[None, :, None], labels)
 
 
+def test_sampled_contrast_gradient_repeats_exactly_on_two_threads():
+    """Anchors drawn with replacement repeat rows: their gradient must add up in a fixed order,
+    or two runs (and a run and its resume) drift apart on a multi-threaded CPU."""
+    generator = torch.Generator().manual_seed(0)
+    embeddings = torch.randn(4, 256, 16, 16, generator=generator)
+    labels = torch.randint(0, 8, (4, 16, 16), generator=generator)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        grads = []
+        for _ in range(3):
+            loss = PrototypeContrastLoss(num_classes=8, dim=256, hard_thresh=1.1).train()
+            torch.manual_seed(1)
+            z = embeddings.clone().requires_grad_()
+            loss(z, labels).backward()
+            grads.append(z.grad)
+    finally:
+        torch.set_num_threads(threads)
+    for grad in grads[1:]:
+        assert torch.equal(grad, grads[0])
+
+
 def test_anchors_are_hard_pixels_with_replacement_and_the_mean_is_per_class_then_classes():
     loss, z, value = hand_loss(num_anchors=16, num_negatives=8)
     # prototypes after the update, from raw means (2.5, 1.5) and (-2, 2)
