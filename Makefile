@@ -1,6 +1,8 @@
 # densecl: `make quickstart` trains and evaluates the quickstart config on the
-# built-in benchmark; `make test` / `make test-upstream` run the test suite on
-# the onedl stack / the upstream mmcv 2.1.0 + mmseg 1.2.2 stack.
+# built-in benchmark; `make pretrained` pretrains the ResNet-18 V1c backbone on
+# procedural ImageNet (~30 min on 2 cores); `make test` / `make test-upstream`
+# run the test suite on the onedl stack / the upstream mmcv 2.1.0 + mmseg 1.2.2
+# stack.
 # bash with pipefail, so that `tool | tee log` fails when the tool fails.
 SHELL := /bin/bash
 .SHELLFLAGS := -e -o pipefail -c
@@ -10,8 +12,9 @@ UPSTREAM_VENV := .venv-upstream
 DATA := data/toyscenes
 QUICKSTART_CONFIG := configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py
 QUICKSTART_DIR := work_dirs/quickstart
+PRETRAINED := data/pretrained/resnet18_v1c_procedural.pth
 
-.PHONY: quickstart test test-upstream data
+.PHONY: quickstart test test-upstream data pretrained
 
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +36,11 @@ $(DATA)/meta.json: | $(VENV)/.installed
 	$(VENV)/bin/python tools/make_synthetic.py --out $(DATA) --seed 0
 
 data: $(DATA)/meta.json
+
+$(PRETRAINED): | $(VENV)/.installed
+	$(VENV)/bin/python tools/pretrain_backbone.py --out $(PRETRAINED)
+
+pretrained: $(PRETRAINED)
 
 quickstart: $(VENV)/.installed $(DATA)/meta.json
 	$(VENV)/bin/python tools/train.py $(QUICKSTART_CONFIG) --work-dir $(QUICKSTART_DIR)

@@ -1,6 +1,5 @@
 """tools/recalibrate_bn.py on a teacher-student and an RPL checkpoint, its bad-input errors
 and the outputs it refuses."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -9,7 +8,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tool_testing import ROOT, load_tool
+
 CONFIG = osp.join(ROOT, 'configs/sepico/'
                   'deeplabv3plus_r18-d16_self-training_1k_toyscenes-source2target-128x128.py')
 STEM_BN = 'backbone.stem.1.running_mean'
@@ -26,11 +26,7 @@ TINY_AUX = {'model.auxiliary_head.in_channels': 32, 'model.auxiliary_head.channe
 
 
 def recalibrate(*args):
-    spec = importlib.util.spec_from_file_location('recalibrate_bn',
-                                                  osp.join(ROOT, 'tools', 'recalibrate_bn.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    tool.main([str(a) for a in args])
+    load_tool('recalibrate_bn').main([str(a) for a in args])
 
 
 @pytest.fixture

@@ -37,11 +37,26 @@ the inputs exist) minus the RSS at that point; on CUDA
 ``max_memory_allocated()`` minus the allocation after input creation.
 Inputs are fp32, except bf16 for the triton and flex backends on CUDA.
 
-FLOPs are counted per path as executed (see ``logsumexp_flops``: e.g. the
-fused Triton self-contrast does 6 N^2 D forward + backward, the tiled path 8).
-After the timed runs the same process times ``torch.mm`` on the case's GEMM
-shape (rows capped at 2^26 outputs) in the same dtype; achieved FLOP/s over
-that GEMM throughput is the figure of merit (``gemm_fraction``, "of GEMM").
+FLOPs are counted twice. ``flops`` as each path executes them (see
+``logsumexp_flops``: e.g. the fused Triton self-contrast does 6 N^2 D forward
++ backward, the tiled path 8, pixel_contrast_loss two such passes).
+``useful_flops`` is the work of the problem whatever the path: the forward
+similarity matmul plus one matmul per input role with a gradient, no
+recomputation, on the rows that count (non-ignored labels), i.e. the
+reference autograd's count: 6 N^2 D for supcon_loss, pixel_contrast_loss
+and pixel_logsumexp (q and k roles of one z), 4 N Q D for info_nce (dq
+only), 2 B L^2 (3 D + 3 E) for pixel_propagation and 12 N K D for
+prototype_cross_entropy (on [f, f^2] . [mu, var / 2t], f and mu).
+
+The figure of merit compares with a plain GEMM timed in the same process and
+dtype, *interleaved* with the op so that both see the same machine load:
+``torch.mm`` on the case's GEMM shape (rows capped at 2^26 outputs), called
+as often as gives the op's useful FLOPs. After a warm-up of each, the timed
+runs alternate GEMM, op, GEMM, op, ...; each pair gives the ratio of the
+op's useful FLOP rate to the GEMM's FLOP rate, and ``gemm_fraction`` ("of
+GEMM") is the median of these ratios: 1.0 is the useful work done at plain
+matmul speed. Load that slows a pair slows both of its halves, so the ratio
+survives it where the times do not.
 
 A benchmarked function is one ``OPS`` entry: a builder returning a ``Case``
 (inputs, loss closure, FLOPs, GEMM shape) and its workload shapes.
@@ -109,6 +124,7 @@ class Case(typing.NamedTuple):
     leaves: list
     run: typing.Callable
     flops: int             # forward + backward, as the chosen path executes them
+    useful_flops: int      # forward + backward of the problem (see the module docstring)
     gemm_shape: tuple      # (rows, inner, cols) of the GEMM that sets the figure of merit
 
 
@@ -134,29 +150,34 @@ def logsumexp_flops(backend, n, m, d, self_contrast, need_k):
 
 def build_supcon(make, backend, w):
     z, labels = make.tensor(w['N'], w['D']), make.labels(w['N'])
+    valid = int((labels != IGNORE_INDEX).sum())
     # The fused paths drop ignored pixels first; the reference keeps the full matrix.
-    rows = w['N'] if backend == 'reference' else int((labels != IGNORE_INDEX).sum())
+    rows = w['N'] if backend == 'reference' else valid
     return Case([z], lambda: ops.supcon_loss(z, labels, TEMPERATURE, backend=backend),
                 logsumexp_flops(backend, rows, rows, w['D'], True, True),
+                logsumexp_flops('reference', valid, valid, w['D'], True, True),
                 (w['N'], w['D'], w['N']))
 
 
 def build_pixel_contrast(make, backend, w):
     z, labels = make.tensor(w['N'], w['D']), make.labels(w['N'])
-    rows = w['N'] if backend == 'reference' else int((labels != IGNORE_INDEX).sum())
+    valid = int((labels != IGNORE_INDEX).sum())
+    rows = w['N'] if backend == 'reference' else valid
     flops = logsumexp_flops(backend, rows, rows, w['D'], True, True)
     if backend != 'reference':
         # two tiled passes executed like the log-sum-exp: the negatives' LSE,
         # then the positives' softplus (its gradient also reaches the offset)
         flops *= 2
     return Case([z], lambda: ops.pixel_contrast_loss(z, labels, TEMPERATURE, backend=backend),
-                flops, (w['N'], w['D'], w['N']))
+                flops, logsumexp_flops('reference', valid, valid, w['D'], True, True),
+                (w['N'], w['D'], w['N']))
 
 
 def build_pixel_logsumexp(make, backend, w):
     q = make.tensor(w['N'], w['D'])
     return Case([q], lambda: ops.pixel_logsumexp(q, temperature=TEMPERATURE, backend=backend),
                 logsumexp_flops(backend, w['N'], w['N'], w['D'], True, True),
+                logsumexp_flops('reference', w['N'], w['N'], w['D'], True, True),
                 (w['N'], w['D'], w['N']))
 
 
@@ -165,6 +186,7 @@ def build_info_nce(make, backend, w):
     negatives = make.tensor(w['Q'], w['D'], grad=False)
     return Case([q, k], lambda: ops.info_nce(q, k, negatives, TEMPERATURE, backend=backend),
                 logsumexp_flops(backend, w['N'], w['Q'], w['D'], False, False),
+                logsumexp_flops('reference', w['N'], w['Q'], w['D'], False, False),
                 (w['N'], w['D'], w['Q']))
 
 
@@ -175,10 +197,15 @@ def build_pixel_propagation(make, backend, w):
     # w @ value; the backward recomputes s, then (reference: dvalue, dw, dx from
     # both sides of s; tiled: the same, dx in two matmuls; triton: dvalue, dw
     # twice for the symmetric term, dx once).
-    d_units, e_units = {'reference': (3, 3), 'tiled': (4, 3), 'triton': (3, 4)}[backend]
-    flops = 2 * w['B'] * w['L']**2 * (d_units * w['D'] + e_units * w['E'])
+    # The reference's count is the useful one.
+    units = {'reference': (3, 3), 'tiled': (4, 3), 'triton': (3, 4)}
+
+    def flops(path):
+        d_units, e_units = units[path]
+        return 2 * w['B'] * w['L']**2 * (d_units * w['D'] + e_units * w['E'])
+
     return Case([x, value], lambda: ops.pixel_propagation(x, value, 2.0, backend=backend),
-                flops, (w['L'], w['D'], w['L']))
+                flops(backend), flops('reference'), (w['L'], w['D'], w['L']))
 
 
 def build_prototype_cross_entropy(make, backend, w):
@@ -193,8 +220,10 @@ def build_prototype_cross_entropy(make, backend, w):
     else:
         # The primitive on [f, f^2] . [mu, var / 2t]: feature dim 2 D.
         flops = logsumexp_flops(backend, rows, w['K'], 2 * w['D'], False, True)
+    useful = logsumexp_flops('reference', rows, w['K'], 2 * w['D'], False, True)
     return Case([f, mu], lambda: ops.prototype_cross_entropy(
-        f, mu, labels, TEMPERATURE, var=var, backend=backend), flops, (w['N'], 2 * w['D'], w['K']))
+        f, mu, labels, TEMPERATURE, var=var, backend=backend), flops, useful,
+        (w['N'], 2 * w['D'], w['K']))
 
 
 def build_flex(make, backend, w):
@@ -211,7 +240,8 @@ def build_flex(make, backend, w):
         q = z.view(1, 1, n, d)
         return flex(q, q, q, score_mod=no_diagonal, scale=1.0 / TEMPERATURE, return_lse=True)[1]
 
-    return Case([z], run, logsumexp_flops('flex', n, n, d, True, True), (n, d, n))
+    return Case([z], run, logsumexp_flops('flex', n, n, d, True, True),
+                logsumexp_flops('reference', n, n, d, True, True), (n, d, n))
 
 
 class Op(typing.NamedTuple):
@@ -287,25 +317,55 @@ def build_case(op, backend, n, d, device, dtype, seed=0):
     return build(Inputs(device, dtype, seed), backend, workload(op, n, d))
 
 
-def gemm_flops_per_s(shape, device, dtype, repeats, sync):
-    """Measured FLOP/s of ``torch.mm`` for (rows, inner) x (inner, cols).
+class Gemm(typing.NamedTuple):
+    """The GEMM baseline of a case: ``calls`` x ``torch.mm`` of ``shape``, ``flops`` in all."""
+    shape: tuple
+    calls: int
+    flops: int
+    run: typing.Callable
+
+
+def make_gemm(shape, useful_flops, device, dtype):
+    """``torch.mm`` for (rows, inner) x (inner, cols), repeated to the case's useful FLOPs.
 
     Rows are capped so that the output stays under GEMM_MAX_OUTPUT elements:
     the throughput of a plain GEMM with the case's inner and column sizes.
     """
     rows, inner, cols = shape
     rows = min(rows, max(1, GEMM_MAX_OUTPUT // cols))
+    per_call = 2 * rows * inner * cols
+    calls = max(1, round(useful_flops / per_call))
     a = torch.randn(rows, inner, device=device).to(dtype)
     b = torch.randn(cols, inner, device=device).to(dtype)
     out = torch.empty(rows, cols, device=device, dtype=dtype)
-    times = []
-    for _ in range(repeats + 1):      # the first is a warm-up
-        sync()
-        start = time.perf_counter()
-        torch.mm(a, b.t(), out=out)
-        sync()
-        times.append(time.perf_counter() - start)
-    return 2 * rows * inner * cols / statistics.median(times[1:]), (rows, inner, cols)
+
+    def run():
+        for _ in range(calls):
+            torch.mm(a, b.t(), out=out)
+
+    return Gemm((rows, inner, cols), calls, calls * per_call, run)
+
+
+def timed(fn, sync, clock=time.perf_counter):
+    """Seconds of one call of ``fn``, synchronised before and after (CUDA)."""
+    sync()
+    start = clock()
+    fn()
+    sync()
+    return clock() - start
+
+
+def interleaved_times(gemm, op, repeats, sync, clock=time.perf_counter):
+    """(GEMM seconds, op seconds) of ``repeats`` pairs run as gemm, op, gemm, op, ..."""
+    pairs = [(timed(gemm, sync, clock), timed(op, sync, clock)) for _ in range(repeats)]
+    return [g for g, _ in pairs], [o for _, o in pairs]
+
+
+def paired_gemm_ratios(gemm_times, op_times, useful_flops, gemm_flops):
+    """Per pair, the op's useful FLOP rate over the GEMM's FLOP rate, and their median."""
+    ratios = [(useful_flops / op) / (gemm_flops / gemm)
+              for gemm, op in zip(gemm_times, op_times, strict=True)]
+    return ratios, statistics.median(ratios)
 
 
 def _is_oom(exc):
@@ -336,6 +396,10 @@ def run_case(spec):
         sync()
         case = build_case(spec['op'], spec['backend'], spec['n'], spec['d'],
                           device, dtype)
+        # The GEMM's buffers exist and it has run once before the memory base is read,
+        # so its interleaved runs add nothing to the op's peak.
+        gemm = make_gemm(case.gemm_shape, case.useful_flops, device, dtype)
+        timed(gemm.run, sync)
         gc.collect()
         if cuda:
             sync()
@@ -356,25 +420,23 @@ def run_case(spec):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         step(case)
         sync()
-        times = []
-        for _ in range(spec['repeats']):
-            sync()
-            start = time.perf_counter()
-            step(case)
-            sync()
-            times.append(1e3 * (time.perf_counter() - start))
+        gemm_times, op_times = interleaved_times(gemm.run, lambda: step(case),
+                                                 spec['repeats'], sync)
         peak = (torch.cuda.max_memory_allocated() if cuda else
                 _proc_status_kib('VmHWM') * 1024) - base
-        time_ms = statistics.median(times)
-        # The GEMM baseline runs after the peak is read, in the same process.
-        gemm, gemm_shape = gemm_flops_per_s(case.gemm_shape, device, dtype,
-                                            max(3, spec['repeats']), sync)
-        achieved = case.flops / (time_ms * 1e-3)
-        result.update(time_ms=time_ms, times_ms=times,
+        time_ms = 1e3 * statistics.median(op_times)
+        pair_ratios, gemm_fraction = paired_gemm_ratios(gemm_times, op_times,
+                                                        case.useful_flops, gemm.flops)
+        result.update(time_ms=time_ms, times_ms=[1e3 * t for t in op_times],
                       peak_extra_mib=max(peak, 0) / MIB,
                       threads=torch.get_num_threads(), flops=case.flops,
-                      tflops=achieved / 1e12, gemm_shape=gemm_shape,
-                      gemm_tflops=gemm / 1e12, gemm_fraction=achieved / gemm)
+                      useful_flops=case.useful_flops,
+                      tflops=case.flops / (time_ms * 1e-3) / 1e12,
+                      useful_tflops=case.useful_flops / (time_ms * 1e-3) / 1e12,
+                      gemm_shape=gemm.shape, gemm_calls=gemm.calls, gemm_flops=gemm.flops,
+                      gemm_times_ms=[1e3 * t for t in gemm_times],
+                      gemm_tflops=gemm.flops / statistics.median(gemm_times) / 1e12,
+                      pair_ratios=pair_ratios, gemm_fraction=gemm_fraction)
     except Exception as exc:  # noqa: BLE001  (reported, not raised)
         kind = 'OOM' if _is_oom(exc) else 'error'
         message = ' '.join(str(exc).split())[:120]
@@ -467,9 +529,11 @@ def ratios(cases):
 def format_table(cases):
     """Plain-text table, grouped by op, N, D, backend.
 
-    ``GFLOP/s`` counts the FLOPs each path executes; ``of GEMM`` divides that
-    by the measured ``torch.mm`` throughput of the same shape (the figure of
-    merit: 1.0 would be a path running at plain matmul speed).
+    ``useful GFLOP`` is the problem's work, ``exec/useful`` how much more the
+    path executes (recomputation, extra passes); ``GFLOP/s`` counts the FLOPs
+    each path executes; ``of GEMM`` is the median over interleaved pairs of the
+    useful FLOP rate over the ``torch.mm`` rate (the figure of merit: 1.0 would
+    be the useful work at plain matmul speed).
     """
     order = {name: i for i, name in enumerate(list(OPS) + list(BACKENDS))}
 
@@ -477,16 +541,20 @@ def format_table(cases):
         return '-' if value is None else format(value * scale, fmt)
 
     rows = [('op', 'N', 'D', 'backend', 'dtype', 'time ms', 'peak extra MiB',
-             'time/ref', 'mem/ref', 'GFLOP/s', 'of GEMM', 'status')]
-    numeric = range(5, 11)
+             'time/ref', 'mem/ref', 'useful GFLOP', 'exec/useful', 'GFLOP/s', 'of GEMM',
+             'status')]
+    numeric = range(5, 13)
     for c in sorted(cases, key=lambda c: (order[c['op']], c['n'], c['d'],
                                           order[c['backend']])):
         ok = c['status'] == 'ok'
+        useful = c.get('useful_flops')
         rows.append((c['op'], str(c['n']), str(c['d']), c['backend'],
                      c['dtype'], num(c.get('time_ms'), '.1f'),
                      num(c.get('peak_extra_mib'), '.1f'),
                      num(c['time_ratio'], '.2f'),
                      num(c['memory_ratio'], '.3f'),
+                     num(useful, '.3g', 1e-9),
+                     num(useful and c['flops'] / useful, '.2f'),
                      num(c.get('tflops'), '.1f', 1e3),
                      num(c.get('gemm_fraction'), '.2f'),
                      '' if ok else c['status']))

@@ -112,9 +112,10 @@ def _regular(k, radius=1.0, phase=-np.pi / 2):
     return radius * np.stack([np.cos(t), np.sin(t)], 1)
 
 
-def _star():
-    outer, inner = _regular(5), _regular(5, 0.45, -np.pi / 2 + np.pi / 5)
-    return np.stack([outer, inner], 1).reshape(-1, 2)
+def _star(points=5, inner=0.45):
+    tips = _regular(points)
+    valleys = _regular(points, inner, -np.pi / 2 + np.pi / points)
+    return np.stack([tips, valleys], 1).reshape(-1, 2)
 
 
 def _cross(w=0.3):
@@ -172,10 +173,17 @@ def _shape(name, rng):
 
 def shape_mask(name, size, cx, cy, radius, angle, rng):
     """Boolean (size, size) mask of a shape centred at (cx, cy)."""
+    return polygon_mask(_shape(name, rng), size, cx, cy, radius, angle)
+
+
+def polygon_mask(parts, size, cx, cy, radius, angle):
+    """Boolean (size, size) mask of unit-size ``parts`` ((polygon, fill)
+    pairs, drawn in order) rotated by ``angle``, scaled by ``radius`` and
+    centred at (cx, cy)."""
     rot = np.array([[np.cos(angle), -np.sin(angle)],
                     [np.sin(angle), np.cos(angle)]])
     mask = np.zeros((size, size), np.uint8)
-    for poly, fill in _shape(name, rng):
+    for poly, fill in parts:
         pts = poly @ rot.T * radius + (cx, cy)
         cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], fill,
                      cv2.LINE_8, 4)

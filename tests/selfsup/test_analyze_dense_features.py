@@ -1,5 +1,4 @@
 """tools/analyze_dense_features.py: argument checks, supported configs, averages."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -7,17 +6,14 @@ import numpy as np
 import pytest
 
 from selfsup_testing import DENSECL_CONFIG, ROOT, TINY_DENSECL, cli_options
+from tool_testing import load_tool
 
 QUICKSTART = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
 
 
 @pytest.fixture(scope='module')
 def tool():
-    path = osp.join(ROOT, 'tools', 'analyze_dense_features.py')
-    spec = importlib.util.spec_from_file_location('analyze_dense_features', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analyze_dense_features')
 
 
 @pytest.mark.parametrize('args, message', [

@@ -1,5 +1,4 @@
 """tools/extract_backbone.py output loads into an mmseg EncoderDecoder with no missing key."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -10,15 +9,9 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from selfsup_testing import DENSECL_CONFIG, ROOT, TINY_DENSECL
+from tool_testing import load_tool
 
 QUICKSTART = osp.join(ROOT, 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py')
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def build(path, options):
