@@ -1,5 +1,5 @@
-# densecl: `make quickstart` trains and evaluates the quickstart config on the
-# built-in benchmark; `make pretrained` pretrains the ResNet-18 V1c backbone on
+# densecl: `make quickstart` trains (from random weights) and evaluates the
+# quickstart config on the built-in benchmark; `make pretrained` pretrains the ResNet-18 V1c backbone on
 # procedural ImageNet (~30 min on 2 cores); `make test` / `make test-upstream`
 # run the test suite on the onedl stack / the upstream mmcv 2.1.0 + mmseg 1.2.2
 # stack.
@@ -43,7 +43,8 @@ $(PRETRAINED): | $(VENV)/.installed
 pretrained: $(PRETRAINED)
 
 quickstart: $(VENV)/.installed $(DATA)/meta.json
-	$(VENV)/bin/python tools/train.py $(QUICKSTART_CONFIG) --work-dir $(QUICKSTART_DIR)
+	$(VENV)/bin/python tools/train.py $(QUICKSTART_CONFIG) --work-dir $(QUICKSTART_DIR) \
+		--cfg-options model.backbone.init_cfg=None
 	$(VENV)/bin/python tools/test.py $(QUICKSTART_CONFIG) $(QUICKSTART_DIR)/iter_1000.pth \
 		--work-dir $(QUICKSTART_DIR)/test --show-dir $(QUICKSTART_DIR)/demo \
 		| tee $(QUICKSTART_DIR)/test.log

@@ -32,3 +32,20 @@ def toyscenes_root(tmp_path_factory):
     root = tmp_path_factory.mktemp('toyscenes')
     generate(str(root), seed=0, size=64, counts=TINY_TOYSCENES_COUNTS)
     return str(root)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def pretrained_backbone(tmp_path_factory):
+    """A ResNet-18 V1c checkpoint in the format of ``make pretrained`` (random weights), named
+    by DENSECL_PRETRAINED so that the toyscenes configs start from it: no test needs
+    ``make pretrained``."""
+    from mmseg.registry import MODELS
+
+    import densecl  # noqa: F401
+    backbone = MODELS.build(dict(type='ResNetV1c', depth=18, dilations=(1, 1, 1, 2),
+                                 strides=(1, 2, 2, 1), contract_dilation=True))
+    path = str(tmp_path_factory.mktemp('pretrained') / 'resnet18_v1c_random.pth')
+    torch.save({'state_dict': {f'backbone.{key}': value
+                               for key, value in backbone.state_dict().items()}}, path)
+    os.environ['DENSECL_PRETRAINED'] = path
+    return path

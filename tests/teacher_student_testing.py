@@ -26,6 +26,7 @@ def tiny_options(cfg, data_root, iters):
     options = {
         'model.segmentor.backbone.stem_channels': 16,
         'model.segmentor.backbone.base_channels': 8,
+        'model.segmentor.backbone.init_cfg': None,  # narrow: no pretrained weights fit
         'model.segmentor.decode_head.in_channels': 64,
         'model.segmentor.decode_head.channels': 16,
         'model.segmentor.decode_head.c1_in_channels': 8,

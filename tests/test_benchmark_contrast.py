@@ -5,8 +5,12 @@ import subprocess
 import sys
 
 import torch
+from mmengine.config import Config
+
+from tool_testing import pretrained_settings
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+BASELINE_CONFIG = 'deeplabv3plus_r18-d16_1k_toyscenes-128x128'  # the baseline config's name
 
 
 def run(*args):
@@ -14,15 +18,21 @@ def run(*args):
                           capture_output=True, text=True)
 
 
-def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
+def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, pretrained_backbone,
+                                                    tmp_path):
     args = ['--quick', '--splits', 'full', '--data-root', toyscenes_root,
-            '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work')]
+            '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work'),
+            '--pretrained', pretrained_backbone]
     first = run(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
     assert results['settings'].pop('data')['root'] == toyscenes_root
-    assert results['settings'] == {'iters': 2, 'quick': True}
+    assert results['settings'] == {'iters': 2, 'quick': True,
+                                   **pretrained_settings(pretrained_backbone)}
+    dumped = Config.fromfile(osp.join(tmp_path, 'work', 'pretrained', 'full', BASELINE_CONFIG,
+                                      'seed0', f'{BASELINE_CONFIG}.py'))
+    assert dumped.model.backbone.init_cfg.checkpoint == pretrained_backbone
     rows = [entry['row'] for entry in results['table']]
     assert rows[0] == 'baseline' and len(rows) == 5
     for run_result in results['runs'].values():
@@ -35,6 +45,8 @@ def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
     assert again.returncode == 0 and 'training' not in again.stdout
     different = run(*args[1:])  # not --quick: other settings, same JSON
     assert different.returncode != 0 and "pass another --json" in different.stderr
+    scratch = run(*args, '--init', 'scratch')  # runs from another start: refused too
+    assert scratch.returncode != 0 and "init: 'pretrained' -> 'scratch'" in scratch.stderr
 
 
 # What each study variant must change in the built ContrastHead, written out by hand.

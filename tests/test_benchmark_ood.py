@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+from tool_testing import pretrained_settings
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -14,14 +16,17 @@ def run(*args):
                           capture_output=True, text=True)
 
 
-def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, tmp_path):
+def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, pretrained_backbone,
+                                                    tmp_path):
     args = ['--quick', '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
-            '--work-dir', str(tmp_path / 'work')]
+            '--work-dir', str(tmp_path / 'work'), '--pretrained', pretrained_backbone]
     first = run(*args)
     assert first.returncode == 0, first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         stored = f.read()
     results = json.loads(stored)
+    assert results['settings']['pretrained'] == \
+        pretrained_settings(pretrained_backbone)['pretrained']
     rows = [entry['row'] for entry in results['table']]
     assert rows == ['MSP', 'max logit', 'energy', 'RPL', 'RPL, AdamW (densecl option)',
                     'RPL+CoroCL',

@@ -7,6 +7,8 @@ import sys
 
 from mmengine.config import Config
 
+from tool_testing import pretrained_settings
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -15,21 +17,26 @@ def run(*args):
                           capture_output=True, text=True)
 
 
-def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, tmp_path):
+def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, pretrained_backbone,
+                                                        tmp_path):
     # three rows keep it short; tests/semi/test_semi_train.py trains every config
     args = ['--quick', '--crop', '32', '--lr', '0.002',
             '--room-splits', 'full', '1/16', '--split', '1/16',
             '--rows', 'supervised-only', 'weak-to-strong', 'DSSN',
             '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
-            '--work-dir', str(tmp_path / 'work')]
+            '--work-dir', str(tmp_path / 'work'), '--pretrained', pretrained_backbone]
     first = run(*args)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
         results = json.load(f)
     assert results['settings'].pop('data')['root'] == toyscenes_root
-    assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True}
-    dumped, = glob.glob(str(tmp_path / 'work' / '1-16' / '*dssn*' / 'seed0' / '*dssn*.py'))
-    assert Config.fromfile(dumped).optim_wrapper.optimizer.lr == 0.002  # every row's lr
+    assert results['settings'] == {'iters': 2, 'crop': 32, 'lr': 0.002, 'quick': True,
+                                   **pretrained_settings(pretrained_backbone)}
+    dumped, = glob.glob(str(tmp_path / 'work' / 'pretrained' / '1-16' / '*dssn*' / 'seed0' /
+                            '*dssn*.py'))
+    dumped = Config.fromfile(dumped)
+    assert dumped.optim_wrapper.optimizer.lr == 0.002  # every row's lr
+    assert dumped.model.segmentor.backbone.init_cfg.checkpoint == pretrained_backbone
     assert results['split'] == '1/16'
     rows = [(entry['split'], entry['row']) for entry in results['table']]
     assert rows[:2] == [('room', 'supervised-only @ full'), ('room', 'supervised-only @ 1/16')]

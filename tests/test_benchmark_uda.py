@@ -22,7 +22,7 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']
     args = ['--quick', '--crop', '32', '--lr', '0.002', '--rows', *rows,
             '--data-root', toyscenes_root, '--json', str(tmp_path / 'bench.json'),
-            '--work-dir', str(tmp_path / 'work')]
+            '--work-dir', str(tmp_path / 'work'), '--init', 'scratch']
     first = run(*args)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
     with open(tmp_path / 'bench.json') as f:
@@ -30,7 +30,7 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert results['settings'].pop('data')['root'] == toyscenes_root
     assert results['settings'] == {'warmup_iters': 2, 'iters': 2, 'crop': 32, 'lr': 0.002,
                                    'quick': True, 'teacher_momentum': 0.01,
-                                   'contrast_start': 0.075}
+                                   'contrast_start': 0.075, 'init': 'scratch'}
     assert [entry['row'] for entry in results['table']] == ['source-only warm-up', *rows]
     for entry in results['table']:
         assert 0 <= entry['student/mIoU'] <= 100 and 0 <= entry['teacher/mIoU'] <= 100
@@ -39,20 +39,21 @@ def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     assert sorted(k for k in results['runs'] if k.startswith('AdaBN|')) == sorted(
         f'AdaBN|{row}|0' for row in ['source-only warm-up', *rows])
     # the AdaBN evaluation used a checkpoint recalibrated on every target_train image
-    recalibrated = torch.load(tmp_path / 'work' / 'source-only' / 'seed0' / 'adabn' /
+    work = tmp_path / 'work' / 'scratch'
+    recalibrated = torch.load(work / 'source-only' / 'seed0' / 'adabn' /
                               'recalibrated_bn.pth', map_location='cpu', weights_only=False)
     target_train = osp.join(toyscenes_root, 'img_dir', 'target_train')
     assert recalibrated['meta']['recalibrated_bn']['images'] == len(os.listdir(target_train))
     assert results['table'][2]['step_time_s_ratio'] == 1.0
     assert '| SePiCo DistCL |' in first.stdout
-    log = open(tmp_path / 'work' / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
+    log = open(work / 'source-only-oracle' / 'seed0' / 'benchmark_train.log').read()
     assert 'target_train' in log  # the room row learns the target labels
-    dumped, = glob.glob(str(tmp_path / 'work' / 'sepico-dist' / 'seed0' / '*sepico-dist*.py'))
+    dumped, = glob.glob(str(work / 'sepico-dist' / 'seed0' / '*sepico-dist*.py'))
     dumped = Config.fromfile(dumped)
     assert dumped.optim_wrapper.optimizer.lr == 0.002  # every row's lr
     # every row starts from the warm-up's checkpoint; its projection head is new
-    assert dumped.model.init_checkpoint == str(tmp_path / 'work' / 'warm-up' / 'seed0' /
-                                               'iter_2.pth')
+    assert dumped.model.init_checkpoint == str(work / 'warm-up' / 'seed0' / 'iter_2.pth')
+    assert dumped.model.segmentor.backbone.init_cfg is None  # --init scratch
     assert list(dumped.model.init_new_modules) == ['auxiliary_head']
     assert dumped.model.contrast_start_iter == 0  # 7.5% of 2 iterations: from the start
 

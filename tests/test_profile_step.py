@@ -75,6 +75,7 @@ def test_summary_is_per_step_and_sums_to_100(profile_step):
 def plain_options(data_root):
     return {
         'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
+        'model.backbone.init_cfg': None,  # narrow: no pretrained weights fit
         'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
         'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
         'model.auxiliary_head.in_channels': 32, 'model.auxiliary_head.channels': 8,

@@ -19,6 +19,7 @@ CLOSED_SET = osp.join(ROOT, 'configs/rpl/deeplabv3plus_r18-d16_closed-set_1k_toy
 # auxiliary head in the closed-set config.
 TINY_RPL = {
     'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
+    'model.backbone.init_cfg': None,  # narrow: no pretrained weights fit
     'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
     'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
 }

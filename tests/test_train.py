@@ -24,6 +24,7 @@ SCORE = re.compile(r'mIoU: \d')  # the evaluator's result line
 TINY = {
     'model.backbone.stem_channels': 16,
     'model.backbone.base_channels': 8,
+    'model.backbone.init_cfg': None,  # narrow: no pretrained weights fit
     'model.decode_head.in_channels': 64,
     'model.decode_head.channels': 16,
     'model.decode_head.dropout_ratio': 0,

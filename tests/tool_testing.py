@@ -1,4 +1,5 @@
 """Scripts of tools/ imported as modules, for tests that call their functions."""
+import hashlib
 import importlib.util
 import os.path as osp
 
@@ -11,3 +12,11 @@ def load_tool(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def pretrained_settings(path):
+    """The JSON settings entry a benchmark writes for ``--init pretrained --pretrained path``,
+    its sha256 computed here."""
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return {'init': 'pretrained', 'pretrained': {'path': path, 'sha256': digest}}

@@ -28,8 +28,9 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, environment, markdown_table, mean_std,
-                                      mean_std_cell, quick_options, ratio_cell, runs_of,
+from densecl.engine.benchmark import (ResultStore, add_init_arguments, environment,
+                                      init_cfg_options, init_json, init_settings, markdown_table,
+                                      mean_std, mean_std_cell, quick_options, ratio_cell, runs_of,
                                       schedule_options, summary_entry)
 
 CONFIGS = 'configs/contrast'
@@ -65,8 +66,10 @@ COSTS = ('step_time_s', 'peak_rss_mib')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', help='default: docs/benchmark_contrast[_study].json')
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_contrast')
+    parser.add_argument('--json',
+                        help='default: docs/benchmark_contrast[_study][_pretrained].json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_contrast',
+                        help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', help='default: 0 1 2 (study: 0)')
     parser.add_argument('--iters', type=int, default=200, help='training iterations per run')
@@ -78,8 +81,11 @@ def parse_args(argv=None):
                         help='with --study: the variants to train')
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2: checks that every row runs')
+    add_init_arguments(parser)
     args = parser.parse_args(argv)
-    args.json = args.json or f'docs/benchmark_contrast{"_study" if args.study else ""}.json'
+    args.json = args.json or init_json(
+        f'docs/benchmark_contrast{"_study" if args.study else ""}.json', args.init)
+    args.work_dir = osp.join(args.work_dir, args.init)
     args.seeds = args.seeds or ([0] if args.study else [0, 1, 2])
     if args.quick:
         args.seeds, args.iters = args.seeds[:1], 2
@@ -87,8 +93,10 @@ def parse_args(argv=None):
 
 
 def run_options(args, split, seed, iters):
-    """--cfg-options of one training: data, split, seed and schedule."""
+    """--cfg-options of one training: data, split, seed, schedule and backbone start (every
+    row's backbone is model.backbone)."""
     options = {'randomness.seed': seed, **schedule_options(iters),
+               **init_cfg_options(osp.join(CONFIGS, ROWS[BASELINE]), args),
                'train_dataloader.dataset.ann_file': SPLITS[split]}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = args.data_root
@@ -152,7 +160,8 @@ def study_table(args, runs):
 
 def main(argv=None):
     args = parse_args(argv)
-    store = ResultStore(args.json, environment(), {'iters': args.iters, 'quick': args.quick},
+    store = ResultStore(args.json, environment(),
+                        {'iters': args.iters, 'quick': args.quick, **init_settings(args)},
                         args.data_root)
     if args.study:
         study(args, store)

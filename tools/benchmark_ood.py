@@ -20,8 +20,9 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, config_fingerprint, environment,
-                                      evaluate_checkpoint, markdown_table, mean_std_cell,
+from densecl.engine.benchmark import (ResultStore, add_init_arguments, config_fingerprint,
+                                      environment, evaluate_checkpoint, init_cfg_options,
+                                      init_json, init_settings, markdown_table, mean_std_cell,
                                       quick_options, ratio_cell, runs_of, schedule_options,
                                       summary_entry, train_and_evaluate)
 
@@ -44,8 +45,9 @@ MIOU_TOLERANCE = 0.5
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', default='docs/benchmark_ood.json')
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_ood')
+    parser.add_argument('--json', help='default: docs/benchmark_ood[_pretrained].json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_ood',
+                        help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--closed-set-iters', type=int, default=1000)
@@ -53,7 +55,10 @@ def parse_args(argv=None):
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2: checks that every row runs')
+    add_init_arguments(parser)
     args = parser.parse_args(argv)
+    args.json = args.json or init_json('docs/benchmark_ood.json', args.init)
+    args.work_dir = osp.join(args.work_dir, args.init)
     if args.quick:
         args.seeds, args.iters, args.closed_set_iters = args.seeds[:1], 2, 2
     return args
@@ -66,7 +71,9 @@ def data_options(args):
 
 
 def train_options(args, iters, seed):
-    return {**data_options(args), 'randomness.seed': seed, **schedule_options(iters)}
+    """Data, seed, schedule and backbone start (every row's backbone is model.backbone)."""
+    return {**data_options(args), 'randomness.seed': seed, **schedule_options(iters),
+            **init_cfg_options(osp.join(CONFIGS, CLOSED_SET), args)}
 
 
 def summarize(runs):
@@ -102,7 +109,7 @@ def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
                         {'closed_set_iters': args.closed_set_iters, 'iters': args.iters,
-                         'quick': args.quick}, args.data_root)
+                         'quick': args.quick, **init_settings(args)}, args.data_root)
     closed_config = osp.join(CONFIGS, CLOSED_SET)
     closed_dir = osp.join(args.work_dir, 'closed-set')
     checkpoint = osp.join(closed_dir, f'iter_{args.closed_set_iters}.pth')

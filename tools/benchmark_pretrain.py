@@ -1,6 +1,8 @@
 """Benchmark dense self-supervised pretraining on toyscenes by transfer to segmentation.
 
-Rows: random init, DenseCL, PixPro, PixContrast, PixPro+PixContrast. For each
+Rows: random init, supervised (procedural ImageNet: the ``make pretrained`` backbone, with
+``--init pretrained``), DenseCL, PixPro, PixContrast, PixPro+PixContrast: the comparison of
+the DenseCL and PixPro papers. For each
 seed, every pretraining row trains its config (configs/densecl/, configs/pixpro/)
 on the unlabeled split with the same budget (iterations, batch, views, schedule)
 through tools/train.py; tools/extract_backbone.py keeps its backbone, and
@@ -25,7 +27,8 @@ import os.path as osp
 import subprocess
 import sys
 
-from densecl.engine.benchmark import (ROOT, ResultStore, config_fingerprint, environment,
+from densecl.engine.benchmark import (ROOT, ResultStore, add_init_arguments,
+                                      config_fingerprint, environment, init_json, init_settings,
                                       markdown_table, mean_std_cell, quick_options, runs_of,
                                       schedule_options, summary_entry, train, train_and_evaluate)
 
@@ -37,7 +40,8 @@ PRETRAIN = {
     'PixPro+PixContrast': 'configs/pixpro/pixpro-pixcontrast_r18-d16_300_toyscenes-64x64.py',
 }
 RANDOM_INIT = 'random init'
-ROWS = [RANDOM_INIT, *PRETRAIN]
+SUPERVISED = 'supervised (procedural ImageNet)'
+ROWS = [RANDOM_INIT, SUPERVISED, *PRETRAIN]
 LINEAR_PROBE = 'configs/selfsup_transfer/linear-probe_r18-d16_1k_toyscenes-128x128.py'
 FINETUNE = 'configs/quickstart/fcn_r18-d16_1k_toyscenes-128x128.py'
 FINETUNE_SPLIT = 'splits/train_1-16.txt'
@@ -48,19 +52,28 @@ MEASURED = ('probe_mIoU', 'finetune_mIoU', 'alignment', 'uniformity', 'pretrain_
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', default='docs/benchmark_pretrain.json')
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_pretrain')
+    parser.add_argument('--json', help='default: docs/benchmark_pretrain[_pretrained].json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_pretrain',
+                        help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--iters', type=int, default=PRETRAIN_ITERS,
                         help='pretraining iterations, the same for every method')
     parser.add_argument('--probe-iters', type=int, default=PROBE_ITERS)
     parser.add_argument('--finetune-iters', type=int, default=FINETUNE_ITERS)
-    parser.add_argument('--rows', nargs='+', choices=ROWS, default=ROWS)
+    parser.add_argument('--rows', nargs='+', choices=ROWS,
+                        help=f'default: all ({SUPERVISED!r} only with --init pretrained)')
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations of each training, batch 2: checks that '
                         'every step runs')
+    add_init_arguments(parser)
     args = parser.parse_args(argv)
+    if args.init == 'scratch' and args.rows and SUPERVISED in args.rows:
+        parser.error(f'row {SUPERVISED!r} is the --pretrained backbone: needs --init pretrained')
+    args.rows = args.rows or [row for row in ROWS if args.init == 'pretrained'
+                              or row != SUPERVISED]
+    args.json = args.json or init_json('docs/benchmark_pretrain.json', args.init)
+    args.work_dir = osp.join(args.work_dir, args.init)
     if args.quick:
         args.seeds = args.seeds[:1]
         args.iters = args.probe_iters = args.finetune_iters = 2
@@ -84,9 +97,9 @@ def transfer_options(args, seed, iters, backbone, split=None):
     if split:
         options['train_dataloader.dataset.ann_file'] = split
     if backbone:
-        options.update({'model.backbone.init_cfg.type': 'Pretrained',
-                        'model.backbone.init_cfg.checkpoint': backbone,
-                        'model.backbone.init_cfg.prefix': 'backbone.'})
+        options['model.backbone.init_cfg.checkpoint'] = backbone
+    else:
+        options['model.backbone.init_cfg'] = None
     return options
 
 
@@ -156,17 +169,19 @@ def row_work_dir(args, row, seed):
 
 
 def backbone_of(args, row, seed):
-    """Where ``row``'s pretrained backbone is extracted to (None for random init)."""
+    """Where ``row``'s pretrained backbone is (None for random init)."""
     if row == RANDOM_INIT:
         return None
+    if row == SUPERVISED:
+        return args.pretrained
     return osp.join(row_work_dir(args, row, seed), 'pretrain', 'backbone.pth')
 
 
 def row_fingerprint(args, row, seed):
     """The configs and options of every training of one (row, seed), in one fingerprint."""
     backbone = backbone_of(args, row, seed)
-    upstream = [] if backbone is None else [config_fingerprint(PRETRAIN[row],
-                                                               pretrain_options(args, seed))]
+    upstream = [config_fingerprint(PRETRAIN[row], pretrain_options(args, seed))] \
+        if row in PRETRAIN else []  # the supervised backbone's sha256 is in the settings
     upstream.append(config_fingerprint(FINETUNE, transfer_options(
         args, seed, args.finetune_iters, backbone, FINETUNE_SPLIT)))
     return config_fingerprint(LINEAR_PROBE,
@@ -177,7 +192,7 @@ def run_row(args, row, seed):
     """Every step of one (row, seed): pretraining, metrics, linear probe, fine-tuning."""
     work_dir, backbone = row_work_dir(args, row, seed), backbone_of(args, row, seed)
     record = {}
-    if backbone is not None:
+    if row in PRETRAIN:
         record.update({f'pretrain_{key}': value for key, value in
                        pretrain(args, row, seed, osp.dirname(backbone)).items()})
     record.update(dense_metrics(args, work_dir, backbone))
@@ -195,7 +210,8 @@ def run_row(args, row, seed):
 def main(argv=None):
     args = parse_args(argv)
     settings = {'iters': args.iters, 'probe_iters': args.probe_iters,
-                'finetune_iters': args.finetune_iters, 'quick': args.quick}
+                'finetune_iters': args.finetune_iters, 'quick': args.quick,
+                **init_settings(args)}
     store = ResultStore(args.json, environment(), settings, args.data_root)
     for seed in args.seeds:
         for row in args.rows:

@@ -24,7 +24,8 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, environment,
+from densecl.engine.benchmark import (ResultStore, add_init_arguments, add_schedule_arguments,
+                                      environment, init_cfg_options, init_json, init_settings,
                                       markdown_table, mean_std, mean_std_cell, quick_options,
                                       ratio_cell, runs_of, schedule_options, summary_entry)
 
@@ -59,11 +60,13 @@ METRICS = ('student/mIoU', 'teacher/mIoU')
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', default='docs/benchmark_semi.json')
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_semi')
+    parser.add_argument('--json', help='default: docs/benchmark_semi[_pretrained].json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_semi',
+                        help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     add_schedule_arguments(parser, 'semi-supervised', iters=1000)
+    add_init_arguments(parser)
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--room-splits', nargs='+', choices=list(SPLITS), default=['full', '1/64'],
                         help='supervised-only runs that measure the room (full is required)')
@@ -76,6 +79,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if 'full' not in args.room_splits:
         parser.error('--room-splits must include full: the room is measured against it')
+    args.json = args.json or init_json('docs/benchmark_semi.json', args.init)
+    args.work_dir = osp.join(args.work_dir, args.init)
     if args.quick:
         args.seeds, args.iters = args.seeds[:1], 2
     return args
@@ -87,6 +92,7 @@ def run_options(args, row, split, seed):
     semi = row != SUPERVISED
     labeled = 'train_dataloader.dataset.labeled' if semi else 'train_dataloader.dataset'
     options = {'randomness.seed': seed, **schedule_options(args.iters, args.lr),
+               **init_cfg_options(osp.join(CONFIGS, ROWS[row]), args),
                'model.data_preprocessor.size': crop,
                f'{labeled}.ann_file': SPLITS[split],
                f'{labeled}.data_root': args.data_root,
@@ -148,7 +154,7 @@ def main(argv=None):
     args = parse_args(argv)
     store = ResultStore(args.json, environment(),
                         {'iters': args.iters, 'crop': args.crop, 'lr': args.lr,
-                         'quick': args.quick}, args.data_root)
+                         'quick': args.quick, **init_settings(args)}, args.data_root)
     for seed in args.seeds:
         for split in args.room_splits:
             train(args, store, f'room|{split}|{seed}', SUPERVISED, split, seed)

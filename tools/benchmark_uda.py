@@ -33,8 +33,9 @@ import argparse
 import os.path as osp
 import sys
 
-from densecl.engine.benchmark import (ResultStore, add_schedule_arguments, config_fingerprint,
-                                      environment, evaluate_recalibrated, markdown_table,
+from densecl.engine.benchmark import (ResultStore, add_init_arguments, add_schedule_arguments,
+                                      config_fingerprint, environment, evaluate_recalibrated,
+                                      init_cfg_options, init_json, init_settings, markdown_table,
                                       mean_std_cell, quick_options, ratio_cell, runs_of,
                                       schedule_options, summary_entry)
 
@@ -65,11 +66,13 @@ def config_path(row):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--json', default='docs/benchmark_uda.json')
-    parser.add_argument('--work-dir', default='work_dirs/benchmark_uda')
+    parser.add_argument('--json', help='default: docs/benchmark_uda[_pretrained].json')
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_uda',
+                        help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     add_schedule_arguments(parser, 'domain adaptation', iters=500)
+    add_init_arguments(parser)
     parser.add_argument('--warmup-iters', type=int, default=1000,
                         help='source-only iterations (per seed) that every row starts from')
     parser.add_argument('--teacher-momentum', type=float, default=0.01,
@@ -83,6 +86,8 @@ def parse_args(argv=None):
     parser.add_argument('--quick', action='store_true',
                         help='1 seed, 2 iterations, batch 2 + 2: checks that every row runs')
     args = parser.parse_args(argv)
+    args.json = args.json or init_json('docs/benchmark_uda.json', args.init)
+    args.work_dir = osp.join(args.work_dir, args.init)
     if args.quick:
         args.seeds, args.iters, args.warmup_iters = args.seeds[:1], 2, 2
     return args
@@ -94,6 +99,7 @@ def run_options(args, row, seed, iters):
     adapting = CONFIG_OF[row] not in ('source-only', )
     source = 'train_dataloader.dataset.source' if adapting else 'train_dataloader.dataset'
     options = {'randomness.seed': seed, **schedule_options(iters, args.lr),
+               **init_cfg_options(config_path(row), args),
                'model.data_preprocessor.size': crop,
                'model.teacher_momentum': args.teacher_momentum,
                f'{source}.data_root': args.data_root,
@@ -192,7 +198,8 @@ def main(argv=None):
                         {'warmup_iters': args.warmup_iters, 'iters': args.iters, 'crop': args.crop,
                          'lr': args.lr, 'quick': args.quick,
                          'teacher_momentum': args.teacher_momentum,
-                         'contrast_start': args.contrast_start}, args.data_root)
+                         'contrast_start': args.contrast_start, **init_settings(args)},
+                        args.data_root)
     for seed in args.seeds:
         recalibrate_rows(args, store, seed, train_rows(args, store, seed))
     table = summarize(args, store.current())

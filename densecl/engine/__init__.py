@@ -7,12 +7,13 @@ from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
                     QueueLengthCheckHook)
 from .loops import TeacherStudentValLoop
 from .outputs import atomic_write, check_output
+from .pretrained import check_pretrained, init_options, pretrained_inits
 from .resume import find_resume_checkpoint
 from .work_dir_lock import work_dir_lock
 
 __all__ = [
     'atomic_write', 'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options',
-    'check_config', 'check_output',
+    'check_config', 'check_output', 'check_pretrained', 'init_options', 'pretrained_inits',
     'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
     'PixProMomentumHook', 'QueueLengthCheckHook', 'recalibrate_batchnorm', 'setup_cpu_distributed',
     'state_dict_mismatch', 'TeacherStudentValLoop', 'work_dir_lock'

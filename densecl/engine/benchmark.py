@@ -23,8 +23,10 @@ import time
 from importlib import metadata
 
 from .outputs import atomic_write, check_output
+from .pretrained import MAKE_PRETRAINED, init_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PRETRAINED_BACKBONE = 'data/pretrained/resnet18_v1c_procedural.pth'
 
 
 def environment():
@@ -90,6 +92,46 @@ def add_schedule_arguments(parser, readme_section, iters):
     parser.add_argument('--lr', type=float, default=0.003,
                         help="every row's AdamW peak learning rate (the configs' 0.001 suits 1k "
                         'iterations; at a few hundred it stays on the background/sky plateau)')
+
+
+def add_init_arguments(parser):
+    """--init and --pretrained: where every row's backbone starts."""
+    parser.add_argument('--init', choices=('pretrained', 'scratch'), default='pretrained',
+                        help="every row's backbone start: the procedural-ImageNet ResNet-18 V1c "
+                        "of --pretrained (as the papers start from ImageNet) or random weights; "
+                        'each keeps its own JSON (default: <name>_pretrained.json / <name>.json)')
+    parser.add_argument('--pretrained', default=PRETRAINED_BACKBONE,
+                        help=f'backbone checkpoint of --init pretrained (`{MAKE_PRETRAINED}`)')
+
+
+def init_json(path, init):
+    """The results file of ``init``: ``path`` (the from-scratch tables) for scratch, the same
+    name with ``_pretrained`` for pretrained."""
+    stem, ext = osp.splitext(path)
+    return path if init == 'scratch' else f'{stem}_pretrained{ext}'
+
+
+def init_settings(args):
+    """The JSON settings entry of --init: the backbone file and its sha256 (runs made from
+    another file are refused).
+
+    Raises:
+        FileNotFoundError: the backbone of --init pretrained is missing (before any training).
+    """
+    if args.init == 'scratch':
+        return {'init': 'scratch'}
+    if not osp.isfile(args.pretrained):
+        raise FileNotFoundError(f'--pretrained {args.pretrained} does not exist: run '
+                                f'`{MAKE_PRETRAINED}`, or pass --init scratch')
+    with open(args.pretrained, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return {'init': 'pretrained', 'pretrained': {'path': args.pretrained, 'sha256': digest}}
+
+
+def init_cfg_options(config, args):
+    """--cfg-options that start ``config``'s pretrained backbone as --init says."""
+    from mmengine.config import Config
+    return init_options(Config.fromfile(osp.join(ROOT, config)), args.init, args.pretrained)
 
 
 def schedule_options(iters, lr=None, validate=True, log_windows=8):

@@ -9,6 +9,7 @@ CLOSED_SET = RPL.format('closed-set_1k')
 # A narrow ResNet-18 and DeepLabV3+ head so a step takes well under a second.
 TINY_MODEL = {
     'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
+    'model.backbone.init_cfg': None,  # narrow: no pretrained weights fit
     'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
     'model.decode_head.c1_in_channels': 8, 'model.decode_head.c1_channels': 4,
 }

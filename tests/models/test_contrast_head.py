@@ -82,6 +82,7 @@ def test_predict_is_refused():
 # A narrow ResNet-18 (stages of 8/16/32/64 channels) so a few iterations take seconds.
 TINY = {
     'model.backbone.stem_channels': 16, 'model.backbone.base_channels': 8,
+    'model.backbone.init_cfg': None,  # narrow: no pretrained weights fit
     'model.decode_head.in_channels': 64, 'model.decode_head.channels': 16,
     'model.auxiliary_head.0.in_channels': 32, 'model.auxiliary_head.0.channels': 8,
     'model.auxiliary_head.1.in_channels': '[16,32,64]', 'model.auxiliary_head.1.channels': 16,

@@ -1,6 +1,12 @@
 # FCN (Long et al., CVPR 2015) on a dilated ResNet-18 V1c, output stride 8.
 # BN instead of mmseg's SyncBN so that single-process CPU runs work; add
 # `--cfg-options sync_bn=torch` to convert to SyncBN for multi-GPU training.
+# The backbone starts from ResNet-18 V1c pretrained on procedural ImageNet, as the
+# papers start from ImageNet: `make pretrained` writes it (tools/pretrain_backbone.py).
+# From random weights: `--cfg-options model.backbone.init_cfg=None` (the benchmark
+# tools: `--init scratch`); another file: the environment variable DENSECL_PRETRAINED
+# (the tests point it at a checkpoint they make).
+pretrained_backbone = '{{$DENSECL_PRETRAINED:data/pretrained/resnet18_v1c_procedural.pth}}'
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -23,7 +29,8 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
-        contract_dilation=True),
+        contract_dilation=True,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained_backbone, prefix='backbone.')),
     decode_head=dict(
         type='FCNHead',
         in_channels=512,

@@ -1,0 +1,78 @@
+"""The pretrained backbone a config starts from: find it, check it before training, switch it.
+
+The toyscenes model bases start ResNet-18 V1c from ``data/pretrained/`` (``make pretrained``,
+procedural ImageNet) as the papers start from ImageNet. mmengine's ``Pretrained`` init loads
+non-strictly and only when the model is initialised, after the datasets are built; these checks
+run first and name the file, the missing keys and the command that writes it.
+"""
+import os.path as osp
+
+from mmengine.runner import CheckpointLoader
+from mmseg.registry import MODELS
+
+from .checkpoint import state_dict_mismatch
+
+MAKE_PRETRAINED = 'make pretrained'
+
+
+def pretrained_inits(cfg, path='model'):
+    """``(dotted path, module config)`` of every module under ``cfg`` (a model config) whose
+    ``init_cfg`` is ``Pretrained``, e.g. ``('model.segmentor.backbone', {...})``."""
+    found = []
+    if isinstance(cfg, (list, tuple)):
+        for index, item in enumerate(cfg):
+            found += pretrained_inits(item, f'{path}.{index}')
+    elif isinstance(cfg, dict):
+        init = cfg.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            found.append((path, cfg))
+        for key, value in cfg.items():
+            if key != 'init_cfg':
+                found += pretrained_inits(value, f'{path}.{key}')
+    return found
+
+
+def check_pretrained(cfg):
+    """Raise when a local ``Pretrained`` checkpoint of ``cfg.model`` is missing or does not
+    fit its module (URLs such as ``open-mmlab://`` are left to mmengine).
+
+    Raises:
+        FileNotFoundError: naming the file, ``make pretrained`` and the scratch override.
+        ValueError: naming the missing, unexpected and mis-shaped keys.
+    """
+    for path, module in pretrained_inits(cfg.model):
+        init = module['init_cfg']
+        checkpoint = init.get('checkpoint')
+        if not isinstance(checkpoint, str) or '://' in checkpoint:
+            continue
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'{path}.init_cfg.checkpoint: {checkpoint} does not exist. Run '
+                f'`{MAKE_PRETRAINED}` to write the procedural-ImageNet backbone, or train from '
+                f'random weights with --cfg-options {path}.init_cfg=None')
+        state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        state = state.get('state_dict', state)
+        prefix = init.get('prefix', '')
+        state = {key[len(prefix):]: value for key, value in state.items()
+                 if key.startswith(prefix)}
+        expected = MODELS.build(dict(module, init_cfg=None)).state_dict()
+        missing, unexpected, reshaped = state_dict_mismatch(expected, state)
+        if missing or unexpected or reshaped:
+            raise ValueError(
+                f'{path}.init_cfg.checkpoint: {checkpoint} (prefix {prefix!r}) does not fit '
+                f'{path}: missing keys {missing}, unexpected keys {unexpected}, keys of '
+                f'another shape {reshaped}')
+
+
+def init_options(cfg, init, checkpoint=None):
+    """``--cfg-options`` that start every ``Pretrained`` module of ``cfg.model`` from
+    ``checkpoint`` (``init='pretrained'``; None keeps the config's file) or from random weights
+    (``init='scratch'``)."""
+    if init not in ('pretrained', 'scratch'):
+        raise ValueError(f"init must be 'pretrained' or 'scratch', got {init!r}")
+    paths = [path for path, _ in pretrained_inits(cfg.model)]
+    if init == 'scratch':
+        return {f'{path}.init_cfg': None for path in paths}
+    if checkpoint is None:
+        return {}
+    return {f'{path}.init_cfg.checkpoint': checkpoint for path in paths}
