@@ -31,7 +31,7 @@ import sys
 from densecl.engine.benchmark import (ResultStore, add_init_arguments, environment,
                                       init_cfg_options, init_json, init_settings, markdown_table,
                                       mean_std, mean_std_cell, quick_options, ratio_cell, runs_of,
-                                      schedule_options, summary_entry)
+                                      schedule_options, split_file, summary_entry)
 
 CONFIGS = 'configs/contrast'
 ROWS = {
@@ -44,7 +44,7 @@ ROWS = {
     '+ContrastiveSeg option (all pixels + banks, T 0.1)':
     'deeplabv3plus_r18-d16_contrastiveseg-bank_1k_toyscenes-128x128.py',
 }
-SPLITS = {'1/8': 'splits/train_1-8.txt', 'full': ''}
+SPLITS = ('1/8', 'full')
 BASELINE = 'baseline'
 SUPCON = '+SupCon (all pixels)'
 HEAD = 'model.auxiliary_head.1'  # the ContrastHead, after the FCN auxiliary head
@@ -74,7 +74,7 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=int, nargs='+', help='default: 0 1 2 (study: 0)')
     parser.add_argument('--iters', type=int, default=200, help='training iterations per run')
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
-    parser.add_argument('--splits', nargs='+', choices=list(SPLITS), default=list(SPLITS))
+    parser.add_argument('--splits', nargs='+', choices=SPLITS, default=list(SPLITS))
     parser.add_argument('--study', action='store_true',
                         help='run the STUDY variants at the 1/8 split instead of the table')
     parser.add_argument('--variants', nargs='+', choices=list(STUDY), default=list(STUDY),
@@ -97,7 +97,7 @@ def run_options(args, split, seed, iters):
     row's backbone is model.backbone)."""
     options = {'randomness.seed': seed, **schedule_options(iters),
                **init_cfg_options(osp.join(CONFIGS, ROWS[BASELINE]), args),
-               'train_dataloader.dataset.ann_file': SPLITS[split]}
+               'train_dataloader.dataset.ann_file': split_file(split)}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options[f'{loader}.dataset.data_root'] = args.data_root
     return {**options, **quick_options(args.quick)}

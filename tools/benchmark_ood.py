@@ -84,7 +84,7 @@ def summarize(runs):
         done = runs_of(runs, row)
         if not done:
             continue
-        entry = summary_entry(done, (*OOD_METRICS, 'mIoU'), [closed] if closed else None,
+        entry = summary_entry(done, (*OOD_METRICS, 'mIoU'), {'': closed} if closed else None,
                               ('step_time_s', 'peak_rss_mib'), row=row)
         if closed:
             entry['mIoU_delta'] = entry['mIoU'] - closed['mIoU']

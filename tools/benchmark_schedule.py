@@ -25,11 +25,10 @@ import sys
 
 from densecl.engine.benchmark import (ResultStore, config_fingerprint, environment,
                                       init_cfg_options, init_settings, mean_std, quick_options,
-                                      schedule_options, train)
+                                      schedule_options, split_file, train)
 
 CONFIG = 'configs/semi/deeplabv3plus_r18-d16_supervised_1k_toyscenes-1-16-128x128.py'
-SPLITS = {'full': '', '1/64': 'splits/train_1-64.txt', '1/32': 'splits/train_1-32.txt',
-          '1/16': 'splits/train_1-16.txt'}
+SPLITS = ('full', '1/64', '1/32', '1/16')
 INITS = ('scratch', 'pretrained')
 METRICS = ('student/mIoU', 'teacher/mIoU')
 
@@ -67,7 +66,7 @@ def run_options(args, init, split, seed):
     labeled = 'train_dataloader.dataset'
     options = {'randomness.seed': seed, **schedule_options(args.iters, args.lr),
                'train_cfg.val_interval': args.val_interval,
-               f'{labeled}.ann_file': SPLITS[split], f'{labeled}.data_root': args.data_root,
+               f'{labeled}.ann_file': split_file(split), f'{labeled}.data_root': args.data_root,
                'val_dataloader.dataset.data_root': args.data_root,
                'test_dataloader.dataset.data_root': args.data_root,
                **init_cfg_options(CONFIG, argparse.Namespace(init=init,

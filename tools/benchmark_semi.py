@@ -27,7 +27,8 @@ import sys
 from densecl.engine.benchmark import (ResultStore, add_init_arguments, add_schedule_arguments,
                                       environment, init_cfg_options, init_json, init_settings,
                                       markdown_table, mean_std, mean_std_cell, quick_options,
-                                      ratio_cell, runs_of, schedule_options, summary_entry)
+                                      ratio_cell, runs_of, schedule_options, split_file,
+                                      summary_entry)
 
 CONFIGS = 'configs/semi'
 SUPERVISED = 'supervised-only'
@@ -53,8 +54,7 @@ ROWS = {
     'DSSN + matching-pixel MSE':
     'deeplabv3plus_r18-d16_dssn-agree-mse_1k_toyscenes-1-16-128x128.py',
 }
-SPLITS = {'full': '', '1/16': 'splits/train_1-16.txt', '1/32': 'splits/train_1-32.txt',
-          '1/64': 'splits/train_1-64.txt'}
+SPLITS = ('full', '1/16', '1/32', '1/64')
 METRICS = ('student/mIoU', 'teacher/mIoU')
 
 
@@ -68,7 +68,7 @@ def parse_args(argv=None):
     add_schedule_arguments(parser, 'semi-supervised', iters=1000)
     add_init_arguments(parser)
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
-    parser.add_argument('--room-splits', nargs='+', choices=list(SPLITS), default=['full', '1/64'],
+    parser.add_argument('--room-splits', nargs='+', choices=SPLITS, default=['full', '1/64'],
                         help='supervised-only runs that measure the room (full is required)')
     parser.add_argument('--split', choices=[s for s in SPLITS if s != 'full'],
                         help='benchmark split (default: chosen from the room runs)')
@@ -94,7 +94,7 @@ def run_options(args, row, split, seed):
     options = {'randomness.seed': seed, **schedule_options(args.iters, args.lr),
                **init_cfg_options(osp.join(CONFIGS, ROWS[row]), args),
                'model.data_preprocessor.size': crop,
-               f'{labeled}.ann_file': SPLITS[split],
+               f'{labeled}.ann_file': split_file(split),
                f'{labeled}.data_root': args.data_root,
                f'{labeled}.pipeline.4.crop_size': crop,  # RandomCrop of train_pipeline
                'val_dataloader.dataset.data_root': args.data_root,
@@ -118,10 +118,10 @@ def choose_split(args, runs):
     """The largest candidate split that full labels beat by ``min_room`` teacher mIoU points."""
     if args.split:
         return args.split
-    full = mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', 'full')])[0]
+    full = mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', 'full').values()])[0]
     candidates = [s for s in SPLITS if s != 'full' and s in args.room_splits]
     for split in candidates:  # largest fraction first
-        if full - mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', split)])[0] \
+        if full - mean_std([r[METRICS[1]] for r in runs_of(runs, 'room', split).values()])[0] \
                 >= args.min_room:
             return split
     return candidates[-1]

@@ -149,6 +149,14 @@ def schedule_options(iters, lr=None, validate=True, log_windows=8):
     return options
 
 
+def split_file(split):
+    """The toyscenes ``ann_file`` of a label split: ``''`` (every train image) for ``'full'``,
+    the nested list ``splits/train_1-N.txt`` of ``make_synthetic.py`` for ``'1/N'``."""
+    if split == 'full':
+        return ''
+    return f'splits/train_1-{split.split("/")[1]}.txt'
+
+
 def quick_options(quick, loaders=('train_dataloader', 'val_dataloader'), two_streams=False):
     """--cfg-options of a ``--quick`` run (none otherwise): ``loaders`` load in-process and a
     training step takes 2 images, or 2 labelled + 2 other through the semi-supervised
@@ -389,30 +397,76 @@ class ResultStore:
         self._saved = _content(self.data)
 
 
+def merge_results(into, sources):
+    """Add to the benchmark JSON ``into`` the runs of the JSONs ``sources`` (e.g. other seeds
+    trained in parallel processes on copies of it); returns the keys added. Tables are made
+    again by the next run of the benchmark tool, which then trains nothing merged here.
+
+    Raises:
+        ValueError: a source was made with other settings or data, or holds a run of the same
+            key with another fingerprint (another config); ``into`` is left as it was.
+    """
+    merged = _load_json(into)
+    added = []
+    for source in sources:
+        saved = _load_json(source)
+        differences = _differences(merged.get('settings', {}), saved.get('settings', {}))
+        if differences:
+            raise ValueError(f'{source} was made with other settings or data than {into} '
+                             f'({"; ".join(differences)})')
+        for key, run in saved['runs'].items():
+            stored = merged['runs'].get(key)
+            if stored is None:
+                merged['runs'][key] = run
+                added.append(key)
+            elif stored.get('fingerprint') != run.get('fingerprint'):
+                raise ValueError(f'{key} is in {into} and in {source} with other configs '
+                                 '(fingerprints differ): keep one of them')
+    if added:
+        with atomic_write(into) as f:
+            json.dump(merged, f, indent=1)
+    return added
+
+
 def mean_std(values):
     """(mean, sample standard deviation; 0 for a single value)."""
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def runs_of(runs, *fields):
-    """The stored runs whose '|'-separated key starts with ``fields``: ``runs_of(runs, '1/8',
-    'baseline')`` selects '1/8|baseline|0', '1/8|baseline|1', ..."""
-    return [r for key, r in runs.items() if key.split('|')[:len(fields)] == list(fields)]
+    """The stored runs whose '|'-separated key starts with ``fields``, by the rest of their key
+    (the seed): ``runs_of(runs, '1/8', 'baseline')`` maps '0' to the run '1/8|baseline|0', '1'
+    to '1/8|baseline|1', ...; a key that is all ``fields`` ('MSP') maps from ''."""
+    return {'|'.join(key.split('|')[len(fields):]): r for key, r in runs.items()
+            if key.split('|')[:len(fields)] == list(fields)}
+
+
+def paired_ratios(done, base, cost):
+    """``cost`` of each run in ``done`` over that of the baseline run of the same seed in
+    ``base`` (both as :func:`runs_of` gives them; a single unseeded baseline, key '', pairs
+    with every seed): runs of one seed share a process load, runs of different seeds may not.
+    Empty when a run or its baseline did not measure ``cost``, or no seed pairs."""
+    shared = base.get('') if len(base) == 1 else None
+    pairs = [(run, base.get(seed, shared)) for seed, run in done.items()]
+    if not pairs or any(b is None or cost not in r or cost not in b for r, b in pairs):
+        return []
+    return [r[cost] / b[cost] for r, b in pairs]
 
 
 def summary_entry(done, metrics, base=None, costs=('step_time_s', ), **fields):
     """One table entry: ``fields``, the seed count, mean and std of each metric over the
-    runs ``done``, and for each cost every run measured its mean as a ratio to the mean of
-    the baseline runs ``base`` (none without a baseline)."""
+    runs ``done``, and for each cost the mean and std of its :func:`paired_ratios` to the
+    baseline runs ``base`` (none without a baseline). ``done`` and ``base`` map seeds to
+    runs, as :func:`runs_of` gives them."""
     entry = {**fields, 'seeds': len(done)}
     for metric in metrics:
-        values = [r[metric] for r in done if metric in r]
+        values = [r[metric] for r in done.values() if metric in r]
         if values:
             entry[metric], entry[f'{metric}_std'] = mean_std(values)
     for cost in costs if base else ():
-        if all(cost in r for r in (*done, *base)):
-            entry[f'{cost}_ratio'] = (mean_std([r[cost] for r in done])[0]
-                                      / mean_std([r[cost] for r in base])[0])
+        ratios = paired_ratios(done, base, cost)
+        if ratios:
+            entry[f'{cost}_ratio'], entry[f'{cost}_ratio_std'] = mean_std(ratios)
     return entry
 
 

@@ -2,8 +2,8 @@
 import pytest
 
 import densecl  # noqa: F401
-from densecl.engine.benchmark import (mean_std_cell, quick_options, ratio_cell, runs_of,
-                                      schedule_options, summary_entry)
+from densecl.engine.benchmark import (mean_std_cell, paired_ratios, quick_options, ratio_cell,
+                                      runs_of, schedule_options, split_file, summary_entry)
 
 RUNS = {'1/8|baseline|0': {'mIoU': 20.0, 'step_time_s': 1.0},
         '1/8|baseline|1': {'mIoU': 22.0, 'step_time_s': 3.0},
@@ -15,22 +15,41 @@ RUNS = {'1/8|baseline|0': {'mIoU': 20.0, 'step_time_s': 1.0},
 
 
 def test_runs_of_matches_whole_fields():
-    assert runs_of(RUNS, '1/8', 'baseline') == [RUNS['1/8|baseline|0'], RUNS['1/8|baseline|1']]
-    assert runs_of(RUNS, 'MSP') == [RUNS['MSP']]
-    assert runs_of(RUNS, 'full', 'SupCon') == []
+    assert runs_of(RUNS, '1/8', 'baseline') == {'0': RUNS['1/8|baseline|0'],
+                                                '1': RUNS['1/8|baseline|1']}
+    assert runs_of(RUNS, 'MSP') == {'': RUNS['MSP']}
+    assert runs_of(RUNS, 'full', 'SupCon') == {}
 
 
 def test_summary_entry_by_hand():
     base = runs_of(RUNS, '1/8', 'baseline')
     entry = summary_entry(runs_of(RUNS, '1/8', 'SupCon'), ('mIoU', 'AP'), base, row='SupCon')
-    # mIoU 23, 27: mean 25, sample std sqrt(((-2)^2 + 2^2) / 1) = 2.828...; steps 4 s vs 2 s.
+    # mIoU 23, 27: mean 25, sample std sqrt(((-2)^2 + 2^2) / 1) = 2.828...
     assert entry['row'] == 'SupCon' and entry['seeds'] == 2
     assert entry['mIoU'] == 25.0 and entry['mIoU_std'] == pytest.approx(8 ** 0.5)
-    assert entry['step_time_s_ratio'] == 2.0
+    # Steps paired per seed: 3/1 and 5/3, mean 7/3 (the ratio of means would say 4/2 = 2).
+    assert entry['step_time_s_ratio'] == pytest.approx(7 / 3)
+    assert entry['step_time_s_ratio_std'] == pytest.approx(((2 / 3) ** 2 * 2) ** 0.5)
     assert 'AP' not in entry  # not measured: no cell value invented
     assert 'step_time_s_ratio' not in summary_entry(base, ('mIoU', ))
     # A cost the baseline did not measure gets no ratio.
-    assert 'step_time_s_ratio' not in summary_entry(base, ('mIoU', ), [RUNS['MSP']])
+    assert 'step_time_s_ratio' not in summary_entry(base, ('mIoU', ), {'': RUNS['MSP']})
+
+
+def test_ratios_pair_seeds_or_one_shared_baseline():
+    supcon = runs_of(RUNS, '1/8', 'SupCon')
+    # One unseeded baseline (the OoD closed-set run) pairs with every seed: 3/1, 5/1.
+    shared = {'': RUNS['full|baseline|0']}
+    assert paired_ratios(supcon, shared, 'step_time_s') == [3.0, 5.0]
+    # A seed whose baseline is missing: no ratio rather than one over other loads.
+    assert paired_ratios(supcon, {'0': RUNS['1/8|baseline|0']}, 'step_time_s') == []
+    assert paired_ratios({}, shared, 'step_time_s') == []
+
+
+def test_split_files_are_make_synthetic_lists():
+    assert split_file('full') == ''
+    assert split_file('1/64') == 'splits/train_1-64.txt'
+    assert split_file('1/8') == 'splits/train_1-8.txt'
 
 
 def test_cells():
