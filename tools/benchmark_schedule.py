@@ -159,7 +159,7 @@ def draw(args, runs, summary):
         axis.set_title(f'DeepLabV3+ R18 from {init} backbone')
         axis.set_xlabel('iteration')
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc='lower right')
+        axis.legend(fontsize=8, loc='upper left')
     axes[0][0].set_ylabel('toyscenes val mIoU')
     figure.tight_layout()
     figure.savefig(args.png, dpi=110)
