@@ -52,7 +52,7 @@ quickstart: $(VENV)/.installed $(DATA)/meta.json
 	@echo "demo images: $(QUICKSTART_DIR)/demo"
 
 test: $(VENV)/.installed
-	$(VENV)/bin/python -m pytest tests -q
+	$(VENV)/bin/python -m pytest tests -q --durations=30
 
 test-upstream: $(UPSTREAM_VENV)/.installed
-	$(UPSTREAM_VENV)/bin/python -m pytest tests -q
+	$(UPSTREAM_VENV)/bin/python -m pytest tests -q --durations=30
