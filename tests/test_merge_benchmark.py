@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.tool_testing import load_tool
+from tool_testing import load_tool
 
 SETTINGS = {'iters': 300, 'data': {'root': 'data/toyscenes', 'sha256': 'abc'}}
 
