@@ -49,3 +49,17 @@ def pretrained_backbone(tmp_path_factory):
                                for key, value in backbone.state_dict().items()}}, path)
     os.environ['DENSECL_PRETRAINED'] = path
     return path
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'stack(name, why): run on that MM stack only (onedl or upstream); why: '
+        'the code the test reaches beyond the other tests is the same on both stacks')
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker('stack')
+    if marker is not None:
+        from densecl.compat import MM_STACK
+        if MM_STACK != marker.args[0]:
+            pytest.skip(f'runs on the {marker.args[0]} stack only: {marker.kwargs["why"]}')

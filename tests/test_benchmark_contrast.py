@@ -4,6 +4,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -18,6 +19,8 @@ def run(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.stack('upstream', why='the contrast heads train on both stacks in '
+                                   'tests/models/test_contrast_head.py')
 def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, pretrained_backbone,
                                                     tmp_path):
     args = ['--quick', '--splits', 'full', '--data-root', toyscenes_root,

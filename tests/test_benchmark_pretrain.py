@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from mmengine.config import Config
 
 from tool_testing import pretrained_settings
@@ -17,6 +18,8 @@ def run(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.stack('upstream', why='the pretraining configs train on both stacks in '
+                                   'tests/selfsup/, FCN segmenters in tests/test_train.py')
 def test_quick_benchmark_runs_and_resumes(toyscenes_root, pretrained_backbone, tmp_path):
     # random init, the supervised backbone and the row that runs both PixPro losses keep the
     # test short

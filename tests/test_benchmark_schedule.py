@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tool_testing import ROOT, load_tool
@@ -25,6 +26,7 @@ def test_schedule_is_the_first_iteration_near_the_plateau_with_room():
     assert step is None and 'plateau 80.0' in reason
 
 
+@pytest.mark.stack('onedl', why='its supervised config trains on both stacks in tests/semi/')
 def test_quick_curves_are_stored_drawn_and_resumed(toyscenes_root, pretrained_backbone,
                                                    tmp_path):
     backbone = str(tmp_path / 'backbone.pth')

@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from mmengine.config import Config
 
 from tool_testing import pretrained_settings
@@ -17,6 +18,7 @@ def run(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.stack('onedl', why='every semi-supervised config trains on both stacks in tests/semi/')
 def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, pretrained_backbone,
                                                         tmp_path):
     # three rows keep it short; tests/semi/test_semi_train.py trains every config

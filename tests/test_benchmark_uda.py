@@ -6,6 +6,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -17,6 +18,7 @@ def run(*args):
                           capture_output=True, text=True)
 
 
+@pytest.mark.stack('upstream', why='every SePiCo config trains on both stacks in tests/sepico/')
 def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
     # three rows keep it short; tests/sepico/test_sepico_train.py trains every config
     rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']

@@ -81,10 +81,34 @@ def check_cfg_options(cfg, cfg_options):
                              f'{top!r}{hint}')
 
 
+class TextOnceConfig(Config):
+    """A Config that formats its text once per content.
+
+    mmengine formats the whole config with yapf whenever it logs it, dumps it or
+    stores it in a checkpoint (~0.35 s each on this CPU, five times in a
+    two-iteration run); the text only changes when the content does."""
+
+    @classmethod
+    def of(cls, cfg):
+        """``cfg`` (a Config) as a TextOnceConfig sharing its content."""
+        other = cls.__new__(cls)
+        other.__dict__.update(cfg.__dict__)
+        return other
+
+    @property
+    def pretty_text(self):
+        content = repr(self.to_dict())
+        cached = self.__dict__.get('_pretty_text_of')
+        if cached is None or cached[0] != content:
+            cached = (content, super().pretty_text)
+            object.__setattr__(self, '_pretty_text_of', cached)  # not a config key
+        return cached[1]
+
+
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Read ``path``, apply command-line overrides, check it and set the
     work_dir (command line > config > ``./work_dirs/<config name>``)."""
-    cfg = Config.fromfile(path)
+    cfg = TextOnceConfig.of(Config.fromfile(path))
     cfg.launcher = launcher
     if cfg_options:
         check_cfg_options(cfg, cfg_options)

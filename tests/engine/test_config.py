@@ -49,3 +49,24 @@ def test_semi_sampler_batch_must_match_the_dataloader():
     with pytest.raises(ValueError) as error:
         load_config(semi, {'train_dataloader.batch_size': 16})
     assert 'sampler.batch_size=8' in str(error.value) and 'batch_size=16' in str(error.value)
+
+
+def test_config_text_is_formatted_once_and_follows_changes(monkeypatch):
+    import copy
+    cfg = load_config(CONFIG)
+    plain = Config(cfg.to_dict())  # mmengine's own text is the reference
+    reference = plain.pretty_text
+    formatted = []  # calls of mmengine's formatting (yapf)
+    mmengine_text = Config.pretty_text
+    monkeypatch.setattr(Config, 'pretty_text',
+                        property(lambda self: formatted.append(1) or mmengine_text.fget(self)))
+    assert cfg.pretty_text == reference and cfg.pretty_text == reference
+    runner_copy = copy.deepcopy(cfg)  # as the Runner keeps it
+    assert runner_copy.pretty_text == reference and len(formatted) == 1
+    runner_copy.train_cfg.max_iters = 7
+    plain.train_cfg.max_iters = 7
+    changed = mmengine_text.fget(plain)
+    assert 'max_iters=7' in changed and runner_copy.pretty_text == changed
+    assert cfg.train_cfg.max_iters != 7 and cfg.pretty_text == reference
+    assert len(formatted) == 2
+    assert '_pretty_text_of' not in runner_copy.keys()
