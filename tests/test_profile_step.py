@@ -97,7 +97,7 @@ def profile(tool, config, options, tmp_path, capsys):
 
 @pytest.mark.parametrize('config, groups', [
     (PLAIN, COMMON_GROUPS),
-    (CONFIGS['unimatch'], COMMON_GROUPS[:3] + ['teacher'] + COMMON_GROUPS[3:]),
+    (CONFIGS['unimatch'], COMMON_GROUPS[:3] + ['teacher', 'pseudo-labels'] + COMMON_GROUPS[3:]),
 ], ids=['plain', 'semi'])
 def test_tiny_profile_has_the_expected_groups(profile_step, toyscenes_root, tmp_path, capsys,
                                               config, groups):

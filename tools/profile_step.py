@@ -15,14 +15,22 @@ their group, so the package needs no profiler calls:
 * ``backbone``, ``decode head``, ``aux/contrast head`` (``auxiliary_head``
   and its list items, a segmentor's ``contrast_loss``, a pretrainer's
   projection ``neck``): ``forward``, ``loss`` and ``loss_by_feat`` of the
-  modules of that name, the head's loss included.
+  modules of that name, the head's loss included. RPL's residual block,
+  inlier and outlier losses and ``forward_pair`` (closed-set and residual
+  decoding) are decode head; its CoroCL projection and loss are
+  aux/contrast head.
 * ``teacher``: every module under ``teacher`` or ``momentum_encoder`` (the
   first of these names in a module's path decides, so the teacher's
   backbone is the teacher), ``update_teacher``, ``update_momentum_encoder``,
   ``momentum_encode`` and the averaged models' ``update_parameters``.
 * ``memory bank``: ``update_memory`` of any module; ``push`` and ``update``
   of the queues, memory banks, class statistics and prototypes.
-* ``data loading``: the loop's next batch and the model's data_preprocessor.
+* ``pseudo-labels``: the semi-supervised and UDA segmentors' pseudo-label
+  selection and their losses on unlabelled views (``pseudo_targets``,
+  ``strong_targets``, ``css_targets``, ``pseudo_labels``, ``strong_losses``,
+  ``perturbation_losses``, ``mixed_loss``), minus the forward passes inside.
+* ``data loading``: the loop's next batch, the model's data_preprocessor and
+  batch augmentation inside the step (SePiCo's ``augment``).
 * ``optimizer step``: the optim wrapper's ``step`` and ``zero_grad``.
 
 The backward of each autograd function goes to the group whose scope was
@@ -60,8 +68,8 @@ from densecl.models.utils import ClassMemoryBank, ClassPrototypes, ClassStatisti
 
 BACKBONE, DECODE, AUX = 'backbone', 'decode head', 'aux/contrast head'
 MEMORY, TEACHER, DATA = 'memory bank', 'teacher', 'data loading'
-OPTIMIZER, OTHER = 'optimizer step', 'other'
-GROUPS = (BACKBONE, DECODE, AUX, MEMORY, TEACHER, DATA, OPTIMIZER, OTHER)
+PSEUDO, OPTIMIZER, OTHER = 'pseudo-labels', 'optimizer step', 'other'
+GROUPS = (BACKBONE, DECODE, AUX, MEMORY, TEACHER, PSEUDO, DATA, OPTIMIZER, OTHER)
 STEP = 'step'   # the scope of a whole step: its own time is OTHER
 SCOPE_PREFIX = 'profile_step: '
 BACKWARD_PREFIX = 'autograd::engine::evaluate_function: '
@@ -70,14 +78,18 @@ BACKWARD_PREFIX = 'autograd::engine::evaluate_function: '
 # them in a module's path gives its group.
 MODULE_GROUPS = {
     'teacher': TEACHER, 'momentum_encoder': TEACHER, 'backbone': BACKBONE,
-    'decode_head': DECODE, 'auxiliary_head': AUX, 'contrast_loss': AUX, 'neck': AUX,
-    'data_preprocessor': DATA,
+    'decode_head': DECODE, 'residual_block': DECODE, 'loss_inlier': DECODE,
+    'loss_outlier': DECODE, 'auxiliary_head': AUX, 'contrast_loss': AUX, 'neck': AUX,
+    'corocl_projection': AUX, 'loss_corocl': AUX, 'data_preprocessor': DATA,
 }
 MODULE_METHODS = ('forward', 'loss', 'loss_by_feat')
 # Methods scoped on any module that has them.
 METHOD_GROUPS = {
     'update_teacher': TEACHER, 'update_momentum_encoder': TEACHER,
     'momentum_encode': TEACHER, 'update_parameters': TEACHER, 'update_memory': MEMORY,
+    'forward_pair': DECODE, 'augment': DATA,
+    **dict.fromkeys(('pseudo_targets', 'strong_targets', 'css_targets', 'pseudo_labels',
+                     'strong_losses', 'perturbation_losses', 'mixed_loss'), PSEUDO),
 }
 MEMORY_TYPES = (ClassMemoryBank, ClassPrototypes, ClassStatistics, KeyQueue)
 MEMORY_METHODS = ('push', 'update')
