@@ -23,6 +23,7 @@ def run(*args):
                                    'tests/models/test_contrast_head.py')
 def test_quick_benchmark_runs_every_row_and_resumes(toyscenes_root, pretrained_backbone,
                                                     tmp_path):
+    """All five --quick rows train into the JSON; a rerun skips them, other settings fail."""
     args = ['--quick', '--splits', 'full', '--data-root', toyscenes_root,
             '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work'),
             '--pretrained', pretrained_backbone]

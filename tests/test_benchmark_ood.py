@@ -23,6 +23,7 @@ def run(*args):
                                 'tests/models/test_rpl.py')
 def test_quick_benchmark_runs_scores_and_a_row_and_resumes(toyscenes_root, pretrained_backbone,
                                                            tmp_path):
+    """A --quick run trains and tests the scores and an RPL row; a rerun or new root trains none."""
     args = ['--quick', '--rows', 'RPL+CoroCL', '--data-root', toyscenes_root,
             '--json', str(tmp_path / 'bench.json'), '--work-dir', str(tmp_path / 'work'),
             '--pretrained', pretrained_backbone]

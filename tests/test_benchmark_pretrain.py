@@ -21,6 +21,7 @@ def run(*args):
 @pytest.mark.stack('upstream', why='the pretraining configs train on both stacks in '
                                    'tests/selfsup/, FCN segmenters in tests/test_train.py')
 def test_quick_benchmark_runs_and_resumes(toyscenes_root, pretrained_backbone, tmp_path):
+    """A --quick run pretrains, extracts, probes and fine-tunes three rows; a rerun runs none."""
     # random init, the supervised backbone and the row that runs both PixPro losses keep the
     # test short
     rows = ['random init', 'supervised (procedural ImageNet)', 'PixPro+PixContrast']

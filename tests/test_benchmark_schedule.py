@@ -29,6 +29,7 @@ def test_schedule_is_the_first_iteration_near_the_plateau_with_room():
 @pytest.mark.stack('onedl', why='its supervised config trains on both stacks in tests/semi/')
 def test_quick_curves_are_stored_drawn_and_resumed(toyscenes_root, pretrained_backbone,
                                                    tmp_path):
+    """A --quick run trains and draws four curves; a new backbone retrains the pretrained ones."""
     backbone = str(tmp_path / 'backbone.pth')
     shutil.copy(pretrained_backbone, backbone)
     args = ['--quick', '--split', '1/16', '--data-root', toyscenes_root, '--pretrained', backbone,

@@ -21,6 +21,7 @@ def run(*args):
 @pytest.mark.stack('onedl', why='every semi-supervised config trains on both stacks in tests/semi/')
 def test_quick_benchmark_runs_room_and_rows_and_resumes(toyscenes_root, pretrained_backbone,
                                                         tmp_path):
+    """A --quick run trains the room and three rows at the given lr; a rerun trains nothing."""
     # three rows keep it short; tests/semi/test_semi_train.py trains every config
     args = ['--quick', '--crop', '32', '--lr', '0.002',
             '--room-splits', 'full', '1/16', '--split', '1/16',

@@ -20,6 +20,7 @@ def run(*args):
 
 @pytest.mark.stack('upstream', why='every SePiCo config trains on both stacks in tests/sepico/')
 def test_quick_benchmark_runs_rows_and_resumes(toyscenes_root, tmp_path):
+    """A --quick run trains the warm-up, rows and AdaBN evaluations; a rerun repeats none."""
     # three rows keep it short; tests/sepico/test_sepico_train.py trains every config
     rows = ['target-supervised (room)', 'source-only', 'SePiCo DistCL']
     args = ['--quick', '--crop', '32', '--lr', '0.002', '--rows', *rows,

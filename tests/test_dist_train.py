@@ -57,6 +57,7 @@ CONTRAST_TINY = {
                          ids=['quickstart', 'contrastiveseg-bank'])
 def test_two_processes_train_and_hold_identical_weights(config, tiny, toyscenes_root,
                                                         tmp_path):
+    """Two gloo ranks of tools/dist_train.sh end with identical weights and banks, as saved."""
     tools = tmp_path / 'tools'
     tools.mkdir()
     shutil.copy(osp.join(ROOT, 'tools', 'dist_train.sh'), tools)

@@ -41,6 +41,7 @@ def uninterrupted(tmp_path_factory):
 
 
 def test_checkpoint_loads_into_resnet_v1c_with_init_cfg(uninterrupted):
+    """A backbone the tool trained loads into ResNetV1c through init_cfg, every key included."""
     state = weights(uninterrupted)
     init_default_scope('mmseg')
     backbone = MODELS.build(dict(
@@ -65,6 +66,7 @@ def test_depth_50_classifier_holds_a_resnet50_v1c_backbone():
 
 
 def test_json_and_log_report_the_held_out_accuracy(uninterrupted):
+    """A finished run reports one held-out accuracy in JSON, log and checkpoint."""
     with open(osp.splitext(uninterrupted)[0] + '.json') as f:
         record = json.load(f)
     assert record['settings']['iters'] == 4 and record['settings']['seed'] == 0
@@ -78,6 +80,7 @@ def test_json_and_log_report_the_held_out_accuracy(uninterrupted):
 
 
 def test_same_seed_reproduces_other_seed_differs(uninterrupted, tmp_path):
+    """Two runs of one seed give identical weights; another seed gives other weights."""
     assert run(str(tmp_path / 'again'))[0] == 0
     assert_same_weights(weights(uninterrupted), weights(tmp_path / 'again' / 'r18.pth'))
     assert run(str(tmp_path / 'seed1'), '--seed', '1')[0] == 0
@@ -87,6 +90,7 @@ def test_same_seed_reproduces_other_seed_differs(uninterrupted, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(uninterrupted, tmp_path, capsys):
+    """A run killed after its iteration-2 checkpoint resumes to the uninterrupted weights."""
     tool = load_tool('pretrain_backbone')
     step, calls = tool.train_step, []
 
@@ -107,6 +111,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(uninterrupted, tmp_
 
 
 def test_resume_state_of_other_settings_is_refused(tmp_path, capsys):
+    """An interrupted run's resume state is refused when rerun with another learning rate."""
     tool = load_tool('pretrain_backbone')
     step = tool.train_step
 
@@ -123,6 +128,7 @@ def test_resume_state_of_other_settings_is_refused(tmp_path, capsys):
 
 
 def test_existing_output_is_refused_without_force(uninterrupted, tmp_path, capsys):
+    """A trained output survives a rerun without --force and is replaced by one with it."""
     code, out = run(str(tmp_path), '--iters', '1')
     assert code == 0
     before = weights(out)

@@ -101,6 +101,7 @@ def profile(tool, config, options, tmp_path, capsys):
 ], ids=['plain', 'semi'])
 def test_tiny_profile_has_the_expected_groups(profile_step, toyscenes_root, tmp_path, capsys,
                                               config, groups):
+    """Profiled training steps of a plain and a semi config fill exactly the expected groups."""
     options = plain_options(toyscenes_root) if config == PLAIN else tiny_options(
         config, toyscenes_root)
     result = profile(profile_step, config, options, tmp_path, capsys)
@@ -117,6 +118,7 @@ def test_tiny_profile_has_the_expected_groups(profile_step, toyscenes_root, tmp_
     ([PLAIN, '--json', PLAIN], 'also an input'),
 ])
 def test_bad_input_fails_before_training(profile_step, capsys, args, message):
+    """The profiler exits on bad arguments before it builds a runner or trains a step."""
     with pytest.raises(SystemExit):
         profile_step.main(args)
     assert message in capsys.readouterr().err

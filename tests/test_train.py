@@ -75,6 +75,7 @@ def tiny_config(data_root, work_dir, max_iters):
 
 
 def test_resume_loses_nothing(data_root, tmp_path):
+    """Resuming at iteration 2 ends with the straight run's weights and AdamW state."""
     straight = Runner.from_cfg(tiny_config(data_root, str(tmp_path / 'a'), 4))
     straight.train()
 
@@ -101,6 +102,7 @@ def test_resume_loses_nothing(data_root, tmp_path):
 
 
 def test_train_then_test_cli(data_root, tmp_path):
+    """tools/train.py writes a checkpoint that tools/test.py scores and paints."""
     work_dir = str(tmp_path / 'cli')
     options = cli_options({
         **TINY, **data_options(data_root), 'train_cfg.max_iters': 2,
@@ -122,6 +124,7 @@ def test_train_then_test_cli(data_root, tmp_path):
 
 
 def test_mmseg_own_train_tool_trains_our_config(data_root, tmp_path):
+    """mmseg's own tools/train.py, not ours, trains our config to its iteration-2 checkpoint."""
     import mmseg
     tool = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'train.py')
     if not osp.isfile(tool):
@@ -138,6 +141,7 @@ def test_mmseg_own_train_tool_trains_our_config(data_root, tmp_path):
 
 
 def test_unknown_model_key_fails_before_training(data_root, tmp_path):
+    """tools/train.py stops on a misspelt model key before its first iteration."""
     result = run_tool('tools/train.py', CONFIG, '--work-dir',
                       str(tmp_path / 'typo'), '--cfg-options',
                       *cli_options({**TINY, **data_options(data_root)}),
@@ -156,6 +160,7 @@ def test_mmseg0x_config_is_rejected_by_key(key):
 
 
 def test_missing_data_folder_names_folder_and_command(tmp_path):
+    """tools/train.py on a missing data folder exits naming it and tools/make_synthetic.py."""
     missing = str(tmp_path / 'nowhere')
     result = run_tool('tools/train.py', CONFIG, '--work-dir',
                       str(tmp_path / 'w'), '--cfg-options',
@@ -189,6 +194,7 @@ def file_bytes(work_dir, *names):
 
 def test_resume_without_last_checkpoint_continues_from_newest(
         data_root, trained_dir, tmp_path):
+    """Without last_checkpoint, --resume goes on from iter_4.pth and leaves the old files alone."""
     work_dir = tmp_path / 'copied'
     shutil.copytree(trained_dir, work_dir)
     (work_dir / 'last_checkpoint').unlink()
@@ -204,6 +210,7 @@ def test_resume_without_last_checkpoint_continues_from_newest(
 
 def test_resume_falls_back_from_truncated_checkpoint(data_root, trained_dir,
                                                      tmp_path):
+    """tools/train.py --resume warns of a truncated iter_4.pth and goes on from iter_2.pth."""
     work_dir = tmp_path / 'truncated'
     shutil.copytree(trained_dir, work_dir)
     newest = work_dir / 'iter_4.pth'
@@ -219,6 +226,7 @@ def test_resume_falls_back_from_truncated_checkpoint(data_root, trained_dir,
 
 def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
         data_root, tmp_path):
+    """tools/train.py --resume in a folder without checkpoints fails and writes nothing there."""
     work_dir = tmp_path / 'typo'
     work_dir.mkdir()
     (work_dir / 'notes.txt').write_text('not a checkpoint')
@@ -230,6 +238,7 @@ def test_resume_with_nothing_to_resume_fails_and_writes_nothing(
 
 
 def test_train_refuses_a_work_dir_another_run_holds(data_root, tmp_path):
+    """tools/train.py refuses a locked work dir, naming its holder, before it logs or trains."""
     work_dir = tmp_path / 'busy'
     with work_dir_lock(str(work_dir)):  # this process is the other run
         result = run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
@@ -243,6 +252,7 @@ def test_train_refuses_a_work_dir_another_run_holds(data_root, tmp_path):
 
 
 def test_resume_takes_over_the_lock_of_a_killed_run(data_root, trained_dir, tmp_path):
+    """tools/train.py --resume takes over a dead run's lock, trains on, then removes the lock."""
     work_dir = tmp_path / 'killed'
     shutil.copytree(trained_dir, work_dir)
     killed = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
@@ -269,6 +279,7 @@ def evaluate_cli(data_root, checkpoint, *args, **options):
 ])
 def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
                                                    tmp_path, options, key):
+    """tools/test.py refuses a trained checkpoint that does not fit the config, naming the key."""
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
                           '--work-dir', str(tmp_path), **options)
     assert result.returncode != 0
@@ -277,6 +288,7 @@ def test_test_refuses_checkpoint_that_does_not_fit(data_root, trained_dir,
 
 
 def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
+    """tools/test.py --non-strict scores a mismatched trained checkpoint and says NON-STRICT."""
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
                           '--work-dir', str(tmp_path), '--non-strict',
                           **{'model.decode_head.num_classes': 5})
@@ -287,6 +299,7 @@ def test_test_non_strict_says_so(data_root, trained_dir, tmp_path):
 
 
 def test_test_with_tta(data_root, trained_dir, tmp_path):
+    """tools/test.py --tta scores a trained checkpoint with test-time augmentation."""
     result = evaluate_cli(data_root, osp.join(trained_dir, 'iter_4.pth'),
                           '--work-dir', str(tmp_path), '--tta')
     log = result.stdout + result.stderr
@@ -304,6 +317,7 @@ def augmented_config(data_root, work_dir, max_iters):
 
 
 def test_resume_reproduces_augmented_run(data_root, tmp_path):
+    """Resume with random augmentation and dropout gives the straight run's weights bit for bit."""
     straight = Runner.from_cfg(
         augmented_config(data_root, str(tmp_path / 'a'), 4))
     straight.train()

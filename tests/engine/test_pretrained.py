@@ -92,6 +92,7 @@ def test_backbone_starts_from_the_checkpoint(config, pretrained_backbone):
 
 
 def test_train_refuses_missing_backbone_before_loading_data(tmp_path):
+    """tools/train.py stops on a missing pretrained backbone before it builds a dataset."""
     missing = str(tmp_path / 'none.pth')
     result = subprocess.run(
         [sys.executable, 'tools/train.py', CONTRAST, '--work-dir', str(tmp_path / 'work'),

@@ -108,12 +108,14 @@ def train(config, work_dir, data_root, iters, *extra):
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_contrast_configs_train_through_the_tool(config, toyscenes_root, tmp_path):
+    """Each contrast config trains through tools/train.py, logging its contrast loss."""
     log = train(config, str(tmp_path), toyscenes_root, 3)
     assert 'aux_1.loss_contrast' in log
     assert osp.isfile(tmp_path / 'iter_3.pth')
 
 
 def test_resume_continues_with_the_same_bank(toyscenes_root, tmp_path):
+    """tools/train.py --resume keeps the pixel bank's entries of iter_2 and goes on filling it."""
     config = CONFIGS[1]
     train(config, str(tmp_path), toyscenes_root, 2)
     train(config, str(tmp_path), toyscenes_root, 4, '--resume')

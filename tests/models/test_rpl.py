@@ -174,6 +174,7 @@ def training_batches(tmp_path_factory):
 
 @pytest.mark.parametrize('variant', VARIANTS[2:])
 def test_corocl_is_alive_in_every_training_batch(closed_set, training_batches, variant):
+    """CoroCL's loss and gradient are nonzero on every real train-pipeline batch with outliers."""
     model = rpl(variant, closed_set[1]).train()
     for data in training_batches:
         context = [s.outlier_context for s in data['data_samples']]
@@ -258,6 +259,7 @@ def test_unknown_score_is_refused():
 
 
 def test_configs_train_and_test_through_the_tools(toyscenes_root, tmp_path):
+    """The closed-set config and every RPL config on its checkpoint train and test via the tools."""
     schedule = {'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
                 'default_hooks.checkpoint.interval': 2}
     closed = str(tmp_path / 'closed')

@@ -37,6 +37,7 @@ def demo(*args, options=OPTIONS):
 
 
 def test_apis_give_segmentation_and_anomaly_map(checkpoints, toyscenes_root):
+    """densecl.apis on a tool-trained RPL checkpoint give segmentation, anomaly map and panel."""
     from densecl.apis import draw_panel, inference, init_model
     cfg_options = {k: v for k, v in TINY_MODEL.items()}
     image = osp.join(toyscenes_root, 'img_dir', 'ood_val', 'ood_val_00000.png')
@@ -52,6 +53,7 @@ def test_apis_give_segmentation_and_anomaly_map(checkpoints, toyscenes_root):
 
 
 def test_closed_set_checkpoint_in_an_rpl_config_is_refused(checkpoints):
+    """init_model refuses a tool-trained closed-set checkpoint in an RPL config."""
     from densecl.apis import init_model
     with pytest.raises(ValueError, match='no RPL residual block'):
         init_model(osp.join(ROOT, RPL_CONFIG), checkpoints[0], cfg_options=dict(TINY_MODEL))
@@ -69,6 +71,7 @@ def image_folder(toyscenes_root, folder):
 
 def test_folder_mode_skips_bad_images_and_gives_each_input_its_own_panel(
         checkpoints, toyscenes_root, tmp_path):
+    """The demo on a tool-trained RPL checkpoint skips bad images and draws one panel per input."""
     images = tmp_path / 'images'
     inputs = image_folder(toyscenes_root, images)
     out = tmp_path / 'out'
@@ -87,6 +90,7 @@ def test_folder_mode_skips_bad_images_and_gives_each_input_its_own_panel(
 
 
 def test_outputs_that_are_inputs_or_exist_are_refused(checkpoints, toyscenes_root, tmp_path):
+    """The demo with a trained checkpoint won't overwrite an input, or an output without --force."""
     images = tmp_path / 'images'
     inputs = image_folder(toyscenes_root, images)
     into_inputs = demo(str(images), RPL_CONFIG, checkpoints[1], '--out-dir', str(images))
@@ -108,6 +112,7 @@ def test_outputs_that_are_inputs_or_exist_are_refused(checkpoints, toyscenes_roo
 
 
 def test_bad_output_device_and_empty_folder_are_refused(checkpoints, tmp_path):
+    """The demo with a trained checkpoint refuses a file as --out-dir, a bad suffix, no images."""
     image = tmp_path / 'images' / 'a.png'
     image.parent.mkdir()
     assert cv2.imwrite(str(image), np.full((64, 64, 3), 90, np.uint8))
@@ -131,6 +136,7 @@ def test_bad_output_device_and_empty_folder_are_refused(checkpoints, tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason='needs a machine without CUDA')
 def test_cuda_device_on_a_machine_without_cuda_is_refused(checkpoints, toyscenes_root,
                                                           tmp_path):
+    """The demo with a trained checkpoint refuses --device cuda without a GPU, no traceback."""
     image = osp.join(toyscenes_root, 'img_dir', 'ood_val', 'ood_val_00000.png')
     cuda = demo(image, RPL_CONFIG, checkpoints[1], '--out-file', str(tmp_path / 'c.png'),
                 '--device', 'cuda')
@@ -141,6 +147,7 @@ def test_cuda_device_on_a_machine_without_cuda_is_refused(checkpoints, toyscenes
 
 def test_single_image_of_a_plain_segmenter_and_a_mismatched_checkpoint(
         checkpoints, toyscenes_root, tmp_path):
+    """The demo draws a trained plain segmenter; a tiny checkpoint in a wide config is refused."""
     image = osp.join(toyscenes_root, 'img_dir', 'val', 'val_00000.png')
     out = tmp_path / 'plain.png'
     plain = demo(image, 'configs/contrast/deeplabv3plus_r18-d16_1k_toyscenes-128x128.py',

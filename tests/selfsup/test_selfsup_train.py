@@ -19,6 +19,7 @@ from selfsup_testing import (DENSECL_CONFIG, PIXPRO_CONFIG, ROOT, TINY_DENSECL, 
                          ids=['densecl', 'pixpro'])
 def test_resume_continues_with_the_same_queues_and_momentum_encoder(
         config, options, toyscenes_root, tmp_path):
+    """Resume at iteration 2 gives the straight run's weights, queues and momentum encoder."""
     straight = Runner.from_cfg(tiny_config(config, options, toyscenes_root, tmp_path / 'a', 4))
     straight.train()
     # the run stopped after iteration 2: only its checkpoint is left
@@ -39,6 +40,7 @@ def test_resume_continues_with_the_same_queues_and_momentum_encoder(
 
 
 def test_pixpro_momentum_follows_the_cosine_schedule(toyscenes_root, tmp_path):
+    """The runner's hooks set PixPro's momentum on the cosine schedule at every iteration."""
     cfg = tiny_config(PIXPRO_CONFIG, TINY_PIXPRO, toyscenes_root, tmp_path, 3)
     runner = Runner.from_cfg(cfg)
     seen = []
@@ -51,6 +53,7 @@ def test_pixpro_momentum_follows_the_cosine_schedule(toyscenes_root, tmp_path):
 
 
 def test_densecl_warmup_holds_the_dense_loss_at_zero(toyscenes_root, tmp_path):
+    """The warm-up hook holds DenseCL's dense-loss weight at 0 for 2 iterations, then raises it."""
     cfg = tiny_config(DENSECL_CONFIG, TINY_DENSECL, toyscenes_root, tmp_path, 3)
     cfg.custom_hooks[1].warmup_iters = 2
     runner = Runner.from_cfg(cfg)
@@ -63,6 +66,7 @@ def test_densecl_warmup_holds_the_dense_loss_at_zero(toyscenes_root, tmp_path):
 
 def test_a_queue_not_a_multiple_of_the_global_batch_fails_before_training(toyscenes_root,
                                                                           tmp_path):
+    """Runner.train refuses a queue not a multiple of the global batch before iteration 1."""
     cfg = tiny_config(DENSECL_CONFIG, {**TINY_DENSECL, 'model.queue_length': 9},
                       toyscenes_root, tmp_path, 2)
     runner = Runner.from_cfg(cfg)
@@ -93,6 +97,7 @@ runpy.run_path({train!r}, run_name='__main__')
 
 
 def test_two_processes_keep_identical_queues(toyscenes_root, tmp_path):
+    """Two torchrun ranks keep identical DenseCL queues and momentum necks over 3 iterations."""
     driver = tmp_path / 'train.py'
     driver.write_text(DRIVER.format(train=os.path.join(ROOT, 'tools', 'train.py')))
     with socket.socket() as sock:

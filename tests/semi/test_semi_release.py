@@ -265,6 +265,7 @@ def test_release_configs_set_the_release_options():
 
 @pytest.mark.parametrize('name', RELEASE_ROWS)
 def test_every_loss_term_is_logged_and_alive(name, toyscenes_root, tmp_path):
+    """Every UniMatch and DSSN loss term is logged and nonzero at some iteration of a real run."""
     # Thresholds opened so that a 3-iteration network keeps pseudo-labels; every loss term
     # must then be non-zero at some iteration (a term that stays 0 is a wiring defect).
     options = tiny_options(CONFIGS[name], toyscenes_root)

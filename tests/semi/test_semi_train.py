@@ -22,6 +22,7 @@ from test_dist_train import DRIVER, free_port  # noqa: E402
 
 @pytest.mark.parametrize('name', list(CONFIGS))
 def test_three_iterations_report_student_and_teacher(name, toyscenes_root, tmp_path):
+    """Each semi config trains 3 iterations, logging its losses and student and teacher mIoU."""
     runner = Runner.from_cfg(tiny_config(CONFIGS[name], toyscenes_root, str(tmp_path)))
     runner.train()
     hub = runner.message_hub
@@ -65,6 +66,7 @@ def test_teacher_is_an_ema_of_the_student(toyscenes_root, tmp_path):
 
 
 def test_resume_restores_student_teacher_optimizer_and_prototypes(toyscenes_root, tmp_path):
+    """Resume at iteration 2 gives the straight run's student, teacher, prototypes and AdamW."""
     config = CONFIGS['css-cross']
     straight = Runner.from_cfg(tiny_config(config, toyscenes_root, str(tmp_path / 'a'), 4))
     straight.train()
@@ -88,6 +90,7 @@ def test_resume_restores_student_teacher_optimizer_and_prototypes(toyscenes_root
 
 
 def test_two_processes_hold_identical_students_teachers_and_prototypes(toyscenes_root, tmp_path):
+    """Two gloo ranks of dist_train.sh end with identical students, teachers and prototypes."""
     tools = tmp_path / 'tools'
     tools.mkdir()
     (tools / 'dist_train.sh').write_text(open(osp.join(ROOT, 'tools', 'dist_train.sh')).read())

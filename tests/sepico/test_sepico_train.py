@@ -11,6 +11,7 @@ from sepico_testing import CONFIGS, tiny_config
 
 @pytest.mark.parametrize('name', list(CONFIGS))
 def test_three_iterations_train_and_evaluate_on_target(name, toyscenes_root, tmp_path):
+    """Each SePiCo config trains 3 iterations, validates on target_val, fills its statistics."""
     runner = Runner.from_cfg(tiny_config(CONFIGS[name], toyscenes_root, str(tmp_path)))
     runner.train()
     hub = runner.message_hub
@@ -64,6 +65,7 @@ def test_source_and_target_with_other_classes_fail_with_both_lists(toyscenes_roo
 
 
 def test_contrast_start_past_max_iters_warns(toyscenes_root, tmp_path):
+    """Training warns when contrast_start_iter is at or past max_iters: contrast never runs."""
     cfg = tiny_config(CONFIGS['sepico-proto'], toyscenes_root, str(tmp_path), iters=1)
     cfg.model.contrast_start_iter = 5
     with pytest.warns(UserWarning, match='contrast_start_iter=5 >= max_iters=1'):
