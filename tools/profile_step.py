@@ -62,7 +62,7 @@ from mmengine.runner import Runner
 from torch.profiler import ProfilerActivity, profile, record_function
 
 import densecl  # noqa: F401  (registers datasets and models)
-from densecl.engine import atomic_write, check_output, check_pretrained, load_config
+from densecl.engine import atomic_write, check_output, resolve_pretrained, load_config
 from densecl.engine.benchmark import environment
 from densecl.models.utils import ClassMemoryBank, ClassPrototypes, ClassStatistics, KeyQueue
 
@@ -291,7 +291,7 @@ def profiling_config(path, cfg_options, warmup, steps, work_dir):
     """CONFIG with the overrides, ``warmup + steps`` iterations, no validation or
     checkpoints, and ``work_dir``."""
     cfg = load_config(path, cfg_options, work_dir)
-    check_pretrained(cfg)
+    resolve_pretrained(cfg)
     if 'max_iters' not in cfg.train_cfg:
         raise ValueError(f'{path}: profile_step needs an iteration-based train_cfg '
                          f'(max_iters), got {dict(cfg.train_cfg)}')

@@ -8,7 +8,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import densecl  # noqa: F401  (registers datasets and models, safe resume)
-from densecl.engine import (check_pretrained, find_resume_checkpoint,
+from densecl.engine import (resolve_pretrained, find_resume_checkpoint,
                             load_config, setup_cpu_distributed, work_dir_lock)
 
 
@@ -56,7 +56,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir,
                       args.launcher)
-    check_pretrained(cfg)  # before any data loading: names the file and `make pretrained`
+    resolve_pretrained(cfg)  # before any data loading: names the file and `make pretrained`
     setup_cpu_distributed(cfg)
     if args.amp:
         enable_amp(cfg)

@@ -4,6 +4,8 @@ from .outlier_paste import PasteOutliers
 from .procedural_imagenet import ProceduralImageNet
 from .seeding import SeededInfiniteSampler, SeededSamplesMixin
 from .semi import SemiSegDataset, SemiSupervisedSampler
+from .splits import (check_stems_exist, list_stems, published_split_to_ann_lines, seeded_split,
+                     write_ann_file)
 from .strong_views import PackSemiInputs, StrongViews
 from .synthetic import generate
 from .toyscenes import ToyScenesDataset, ToyScenesOoDDataset
@@ -12,8 +14,10 @@ from .two_view import PackTwoViewInputs, TwoViewCrop
 from .unlabeled_folder import UnlabeledImageFolder
 
 __all__ = [
-    'CheckSegLabels', 'DomainAdaptationDataset', 'generate', 'PackSemiInputs',
-    'PackTwoViewInputs', 'PasteOutliers', 'ProceduralImageNet', 'SeededInfiniteSampler',
+    'check_stems_exist', 'CheckSegLabels', 'DomainAdaptationDataset', 'generate', 'list_stems',
+    'PackSemiInputs', 'PackTwoViewInputs', 'PasteOutliers', 'ProceduralImageNet',
+    'published_split_to_ann_lines', 'seeded_split', 'SeededInfiniteSampler',
     'SeededSamplesMixin', 'SemiSegDataset', 'SemiSupervisedSampler', 'StrongViews',
-    'ToyScenesDataset', 'ToyScenesOoDDataset', 'TwoViewCrop', 'UnlabeledImageFolder'
+    'ToyScenesDataset', 'ToyScenesOoDDataset', 'TwoViewCrop', 'UnlabeledImageFolder',
+    'write_ann_file'
 ]

@@ -1,9 +1,11 @@
 """The pretrained backbone a config starts from: find it, check it before training, switch it.
 
 The toyscenes model bases start ResNet-18 V1c from ``data/pretrained/`` (``make pretrained``,
-procedural ImageNet) as the papers start from ImageNet. mmengine's ``Pretrained`` init loads
-non-strictly and only when the model is initialised, after the datasets are built; these checks
-run first and name the file, the missing keys and the command that writes it.
+procedural ImageNet) as the papers start from ImageNet; the paper configs start from named
+ImageNet weights (``open-mmlab://``, ``torchvision://``), found offline by
+:func:`resolve_weights`. mmengine's ``Pretrained`` init loads non-strictly and only when the
+model is initialised, after the datasets are built; these checks run first and name the file,
+the missing keys and the command that writes it.
 """
 import os.path as osp
 
@@ -11,6 +13,7 @@ from mmengine.runner import CheckpointLoader
 from mmseg.registry import MODELS
 
 from .checkpoint import state_dict_mismatch
+from .model_zoo import resolve_weights
 
 MAKE_PRETRAINED = 'make pretrained'
 
@@ -32,18 +35,52 @@ def pretrained_inits(cfg, path='model'):
     return found
 
 
-def check_pretrained(cfg):
-    """Raise when a local ``Pretrained`` checkpoint of ``cfg.model`` is missing or does not
-    fit its module (URLs such as ``open-mmlab://`` are left to mmengine).
+def _pretrained_to_init_cfg(cfg, path='model'):
+    """Turn every ``pretrained=NAME`` of a model config into its ``Pretrained`` init_cfg, as mmseg
+    does when it builds the model (an EncoderDecoder hands it to its backbone)."""
+    if isinstance(cfg, (list, tuple)):
+        for index, item in enumerate(cfg):
+            _pretrained_to_init_cfg(item, f'{path}.{index}')
+        return
+    if not isinstance(cfg, dict):
+        return
+    if isinstance(cfg.get('pretrained'), str):
+        resolve_weights(cfg['pretrained'], f'{path}.pretrained')  # its error names this key
+        target = cfg['backbone'] if isinstance(cfg.get('backbone'), dict) else cfg
+        if target.get('init_cfg') is not None:
+            raise ValueError(f'{path}.pretrained and the init_cfg of the module it starts are '
+                             f'both set; keep one')
+        target['init_cfg'] = dict(type='Pretrained', checkpoint=cfg['pretrained'])
+        cfg['pretrained'] = None
+    for key, value in cfg.items():
+        if key != 'init_cfg':
+            _pretrained_to_init_cfg(value, f'{path}.{key}')
+
+
+def resolve_pretrained(cfg):
+    """Point every pretrained start of ``cfg.model`` at a local file and check that it fits its
+    module, in place and before any data loading.
+
+    Named weights resolve through :func:`resolve_weights`; other URL schemes (``s3://``) are
+    left to mmengine. A local file must hold every key of its module in the same shape; a
+    project file (``make pretrained``) must hold no other key, a named ImageNet file may (its
+    classifier).
 
     Raises:
-        FileNotFoundError: naming the file, ``make pretrained`` and the scratch override.
+        FileNotFoundError: naming the file and ``make pretrained`` or the weights folder, and
+            the override.
         ValueError: naming the missing, unexpected and mis-shaped keys.
     """
+    _pretrained_to_init_cfg(cfg.model)
     for path, module in pretrained_inits(cfg.model):
         init = module['init_cfg']
         checkpoint = init.get('checkpoint')
-        if not isinstance(checkpoint, str) or '://' in checkpoint:
+        if not isinstance(checkpoint, str):
+            continue
+        init['checkpoint'] = resolve_weights(checkpoint, f'{path}.init_cfg.checkpoint')
+        named = init['checkpoint'] != checkpoint
+        checkpoint = init['checkpoint']
+        if '://' in checkpoint:
             continue
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
@@ -57,7 +94,7 @@ def check_pretrained(cfg):
                  if key.startswith(prefix)}
         expected = MODELS.build(dict(module, init_cfg=None)).state_dict()
         missing, unexpected, reshaped = state_dict_mismatch(expected, state)
-        if missing or unexpected or reshaped:
+        if missing or reshaped or (unexpected and not named):
             raise ValueError(
                 f'{path}.init_cfg.checkpoint: {checkpoint} (prefix {prefix!r}) does not fit '
                 f'{path}: missing keys {missing}, unexpected keys {unexpected}, keys of '

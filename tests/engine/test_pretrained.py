@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import densecl  # noqa: F401  (registers the segmentors)
-from densecl.engine import check_pretrained, init_options, pretrained_inits
+from densecl.engine import resolve_pretrained, init_options, pretrained_inits
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONTRAST = osp.join(ROOT, 'configs/contrast/deeplabv3plus_r18-d16_1k_toyscenes-128x128.py')
@@ -49,7 +49,7 @@ def test_missing_checkpoint_names_file_and_make_pretrained(tmp_path):
     missing = str(tmp_path / 'none.pth')
     cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': missing})
     with pytest.raises(FileNotFoundError) as error:
-        check_pretrained(cfg)
+        resolve_pretrained(cfg)
     message = str(error.value)
     assert missing in message and '`make pretrained`' in message
     assert 'model.backbone.init_cfg=None' in message
@@ -65,19 +65,21 @@ def test_checkpoint_of_another_backbone_names_keys(pretrained_backbone, tmp_path
     cfg = Config.fromfile(CONTRAST)
     cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': other})
     with pytest.raises(ValueError) as error:
-        check_pretrained(cfg)
+        resolve_pretrained(cfg)
     message = str(error.value)
     assert "missing keys ['layer4.1.bn2.weight']" in message
     assert "unexpected keys ['fc.weight']" in message
     assert "another shape ['stem.0.weight']" in message
 
 
-def test_fitting_checkpoint_and_urls_pass(pretrained_backbone):
+def test_fitting_checkpoint_and_other_schemes_pass(pretrained_backbone):
     cfg = Config.fromfile(CONTRAST)
     cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': pretrained_backbone})
-    check_pretrained(cfg)
-    cfg.model.backbone.init_cfg = ConfigDict(pretrained('open-mmlab://resnet18_v1c'))
-    check_pretrained(cfg)  # left to mmengine
+    resolve_pretrained(cfg)
+    assert cfg.model.backbone.init_cfg.checkpoint == pretrained_backbone
+    cfg.model.backbone.init_cfg = ConfigDict(pretrained('s3://bucket/r18.pth'))
+    resolve_pretrained(cfg)  # left to mmengine
+    assert cfg.model.backbone.init_cfg.checkpoint == 's3://bucket/r18.pth'
 
 
 @pytest.mark.parametrize('config', [CONTRAST, SEMI], ids=['contrast', 'semi'])

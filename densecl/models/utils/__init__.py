@@ -8,11 +8,13 @@ from .key_queue import KeyQueue
 from .label_downsample import downsample_labels
 from .memory_bank import ClassMemoryBank
 from .prototypes import ClassPrototypes
+from .resnet_keys import LAYOUTS, convert_resnet_keys
 from .semi import (batch_class_mix_masks, class_aware_selection, class_mix_masks, cutmix,
                    masked_cross_entropy, standardize)
 
 __all__ = ['SCORES', 'anomaly_score', 'gaussian_blur', 'all_gather_rows', 'batch_class_mix_masks',
            'bin_centres', 'class_aware_selection', 'class_mix_masks', 'color_jitter', 'dacs_blur',
-           'ClassMemoryBank', 'ClassStatistics', 'ClassPrototypes', 'cutmix', 'downsample_labels',
-           'KeyQueue', 'masked_cross_entropy', 'MeanTeacherEMA', 'positive_pixel_pairs',
+           'ClassMemoryBank', 'ClassStatistics', 'ClassPrototypes', 'convert_resnet_keys', 'cutmix',
+           'downsample_labels',
+           'KeyQueue', 'LAYOUTS', 'masked_cross_entropy', 'MeanTeacherEMA', 'positive_pixel_pairs',
            'rotate_hue', 'standardize', 'view_positive_pairs']
