@@ -7,6 +7,7 @@ from .hooks import (DenseLossWarmupHook, IterSeedHook, PixProMomentumHook,
                     QueueLengthCheckHook)
 from .loops import TeacherStudentValLoop
 from .outputs import atomic_write, check_output
+from .optimizers import LARS
 from .model_zoo import resolve_weights, weights_url
 from .pretrained import init_options, pretrained_inits, resolve_pretrained
 from .resume import find_resume_checkpoint
@@ -16,7 +17,7 @@ __all__ = [
     'atomic_write', 'backbone_state_dict', 'checkpoint_mismatch', 'check_cfg_options',
     'check_config', 'check_output', 'init_options', 'pretrained_inits', 'resolve_pretrained',
     'resolve_weights', 'weights_url',
-    'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'load_config',
+    'DenseLossWarmupHook', 'find_resume_checkpoint', 'IterSeedHook', 'LARS', 'load_config',
     'PixProMomentumHook', 'QueueLengthCheckHook', 'recalibrate_batchnorm', 'setup_cpu_distributed',
     'state_dict_mismatch', 'TeacherStudentValLoop', 'work_dir_lock'
 ]

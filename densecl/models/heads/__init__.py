@@ -1,4 +1,5 @@
 from .contrast_head import ContrastHead
+from .deeplabv2_head import DeepLabV2Head
 from .densecl_neck import DenseCLNeck
 from .pixpro_neck import PixelPropagation, PixProNeck
 from .prototype_contrast_head import PrototypeContrastHead
@@ -7,6 +8,6 @@ from .sep_aspp_feature_head import SepASPPFeatureHead
 from .sepico_projection_head import SePiCoProjectionHead
 
 __all__ = [
-    'ContrastHead', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck', 'PrototypeContrastHead',
+    'ContrastHead', 'DeepLabV2Head', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck', 'PrototypeContrastHead',
     'RPLResidualBlock', 'SepASPPFeatureHead', 'SePiCoProjectionHead'
 ]
