@@ -20,9 +20,9 @@ trained in the same run; it writes its own JSON.
 
 Example::
 
-    python tools/benchmark_contrast.py                      # the README table
+    python tools/benchmark_contrast.py                # the table of configs/contrast/README.md
     python tools/benchmark_contrast.py --quick --data-root DIR --json /tmp/b.json
-    python tools/benchmark_contrast.py --study             # the README's study table
+    python tools/benchmark_contrast.py --study             # its study table
 """
 import argparse
 import os.path as osp

@@ -13,7 +13,7 @@ Results are saved after every run; a rerun skips finished ones.
 
 Example::
 
-    python tools/benchmark_ood.py                         # the README table
+    python tools/benchmark_ood.py                         # the table of configs/rpl/README.md
     python tools/benchmark_ood.py --quick --data-root DIR --json /tmp/b.json
 """
 import argparse

@@ -16,7 +16,7 @@ step time. Results are saved after every step; a rerun skips finished ones.
 
 Example::
 
-    python tools/benchmark_pretrain.py                    # the README table
+    python tools/benchmark_pretrain.py                    # the table of configs/densecl/README.md
     python tools/benchmark_pretrain.py --quick --data-root DIR --json /tmp/b.json
 """
 import argparse

@@ -10,7 +10,7 @@ the semi-supervised split, ``--seeds`` each, for ``--iters`` iterations with val
   seeds on the curve), and
 - full labels still beat the split by ``--min-room`` points (means over seeds),
 
-the rule every method benchmark's schedule follows (README, benchmark protocol). The curves
+the rule every method benchmark's schedule follows (docs/toyscenes.md, the schedule). The curves
 go to ``--json`` and are drawn in ``--png``. Every training runs through tools/train.py; a
 rerun skips finished runs.
 

@@ -17,7 +17,7 @@ are saved after every training; a rerun skips finished ones.
 
 Example::
 
-    python tools/benchmark_semi.py                      # the README table
+    python tools/benchmark_semi.py                      # the table of configs/semi/README.md
     python tools/benchmark_semi.py --quick --data-root DIR --json /tmp/b.json
 """
 import argparse
@@ -65,7 +65,7 @@ def parse_args(argv=None):
                         help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    add_schedule_arguments(parser, 'semi-supervised', iters=1000)
+    add_schedule_arguments(parser, 'configs/semi/README.md', iters=1000)
     add_init_arguments(parser)
     parser.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     parser.add_argument('--room-splits', nargs='+', choices=SPLITS, default=['full', '1/64'],

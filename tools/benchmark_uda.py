@@ -3,8 +3,8 @@
 Per seed, a source-only warm-up (``--warmup-iters``) trains the model every row starts from
 (``init_checkpoint``; a new projection head starts at its initialisation): from scratch, the
 EMA teacher labels the target while the student is still on the background/sky plateau and
-self-training locks those labels in (README). Then every row trains ``--iters`` more
-iterations, all DeepLabV3+ R18 (configs/sepico) with the same source images per step (4), the
+self-training locks those labels in (configs/sepico/README.md). Then every row trains ``--iters``
+more iterations, all DeepLabV3+ R18 (configs/sepico) with the same source images per step (4), the
 same target images per step (4, adaptation rows), schedule, crop and augmentation, evaluated
 on target_val (student and EMA teacher):
 
@@ -26,7 +26,7 @@ the benchmark can be finished in several runs.
 
 Example::
 
-    python tools/benchmark_uda.py                      # the README table
+    python tools/benchmark_uda.py                      # the table of configs/sepico/README.md
     python tools/benchmark_uda.py --quick --data-root DIR --json /tmp/b.json
 """
 import argparse
@@ -71,7 +71,7 @@ def parse_args(argv=None):
                         help='runs go to WORK_DIR/<init>')
     parser.add_argument('--data-root', default='data/toyscenes')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    add_schedule_arguments(parser, 'domain adaptation', iters=500)
+    add_schedule_arguments(parser, 'configs/sepico/README.md', iters=500)
     add_init_arguments(parser)
     parser.add_argument('--warmup-iters', type=int, default=1000,
                         help='source-only iterations (per seed) that every row starts from')

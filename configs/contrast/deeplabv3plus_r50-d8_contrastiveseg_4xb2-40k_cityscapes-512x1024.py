@@ -7,6 +7,14 @@
 # sync_bn=torch). The contrast starts after the released warm-up of start_iter
 # iterations (the queues fill from the start); set it with
 # --cfg-options model.auxiliary_head.1.start_iter=N.
+# The projection is the release's "convmlp" on a ResNet's layer4 (DeepLabV3Contrast in
+# lib/models/nets/deeplab.py): conv1x1 2048 -> 2048, BN, ReLU, conv1x1 -> 256.
+# Departures from the release: the release has no DeepLabV3+ R50 run (its memory run is
+# HRNet-W48, fcn_hr48_contrastiveseg-mem_...; its ResNet run is DeepLabV3 R101 without
+# memory, deeplabv3_r101-d8_contrastiveseg_...); the segmenter is densecl's DeepLabV3+ with
+# mmseg's unweighted cross-entropy (the release weights it by the json's ce_weight) and its
+# ResNet-50 V1c weights; schedule_40k's poly ends at 1e-4 (the release: 0); densecl's
+# Cityscapes augmentation; the queue departures listed in the HRNet memory config.
 _base_ = [
     '../_base_/models/deeplabv3plus_r50-d8.py', '../_base_/datasets/cityscapes.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
@@ -17,7 +25,7 @@ contrast_head = dict(
     type='ContrastHead',
     in_channels=2048,
     in_index=3,
-    channels=512,
+    channels=2048,
     embed_channels=256,
     num_classes=num_classes,
     norm_cfg=dict(type='BN', requires_grad=True),

@@ -83,11 +83,11 @@ def _run_tool(tool, args, work_dir, cfg_options, log):
     return wall, usage
 
 
-def add_schedule_arguments(parser, readme_section, iters):
+def add_schedule_arguments(parser, readme, iters):
     """--iters, --crop and --lr of the teacher-student benchmarks (semi-supervised, SePiCo):
     one short schedule for every row, long enough to leave the background/sky plateau."""
     parser.add_argument('--iters', type=int, default=iters,
-                        help=f'training iterations per run (budget: README, {readme_section})')
+                        help=f'training iterations per run (budget: {readme})')
     parser.add_argument('--crop', type=int, default=128, help='training crop side (pixels)')
     parser.add_argument('--lr', type=float, default=0.003,
                         help="every row's AdamW peak learning rate (the configs' 0.001 suits 1k "

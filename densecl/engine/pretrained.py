@@ -13,7 +13,7 @@ from mmengine.runner import CheckpointLoader
 from mmseg.registry import MODELS
 
 from .checkpoint import state_dict_mismatch
-from .model_zoo import resolve_weights
+from .model_zoo import resolve_weights, weights_dir
 
 MAKE_PRETRAINED = 'make pretrained'
 
@@ -83,10 +83,13 @@ def resolve_pretrained(cfg):
         if '://' in checkpoint:
             continue
         if not osp.isfile(checkpoint):
+            how = (f'Run `{MAKE_PRETRAINED}` to write the procedural-ImageNet backbone'
+                   if not osp.abspath(checkpoint).startswith(osp.abspath(weights_dir())) else
+                   'Write it into the weights folder with tools/convert_resnet.py or '
+                   'tools/extract_backbone.py (docs/real_datasets.md)')
             raise FileNotFoundError(
-                f'{path}.init_cfg.checkpoint: {checkpoint} does not exist. Run '
-                f'`{MAKE_PRETRAINED}` to write the procedural-ImageNet backbone, or train from '
-                f'random weights with --cfg-options {path}.init_cfg=None')
+                f'{path}.init_cfg.checkpoint: {checkpoint} does not exist. {how}, or train '
+                f'from random weights with --cfg-options {path}.init_cfg=None')
         state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
         state = state.get('state_dict', state)
         prefix = init.get('prefix', '')

@@ -58,7 +58,7 @@ class PseudoLabelMetric(BaseMetric):
     and as what. Run it on labelled images the method treats as unlabelled,
     e.g. ``tools/test.py CONFIG CKPT --cfg-options test_evaluator._delete_=True
     test_evaluator.type=PseudoLabelMetric ...`` (the config's IoUMetric
-    options must go; full command in the README, semi-supervised).
+    options must go; full command in configs/semi/README.md).
     Logs a per-class table and returns percentages over all valid pixels:
     ``kept``, ``precision`` (right among kept), and the class means
     ``mRight``, ``mWrong``, ``mDropped``.

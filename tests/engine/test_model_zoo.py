@@ -115,3 +115,16 @@ def test_train_offline_stops_with_one_message_before_any_work(tmp_path):
     assert last.startswith('FileNotFoundError: model.pretrained: open-mmlab://resnet50_v1c')
     assert R50_V1C_FILE in last and str(tmp_path / 'weights') in last
     assert 'URLError' not in result.stderr and 'cityscapes' not in result.stderr
+
+
+def test_missing_converted_weights_name_the_converters(offline):
+    """A missing file in the weights folder points at the converters, not `make pretrained`."""
+    cfg = Config.fromfile(CITYSCAPES)
+    cfg.model.pretrained = None
+    missing = str(offline / 'resnet101_unimatch.pth')
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=missing, prefix='backbone.')
+    with pytest.raises(FileNotFoundError) as error:
+        resolve_pretrained(cfg)
+    message = str(error.value)
+    assert f'{missing} does not exist' in message and 'tools/convert_resnet.py' in message
+    assert 'make pretrained' not in message

@@ -8,6 +8,7 @@ from .sep_aspp_feature_head import SepASPPFeatureHead
 from .sepico_projection_head import SePiCoProjectionHead
 
 __all__ = [
-    'ContrastHead', 'DeepLabV2Head', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck', 'PrototypeContrastHead',
+    'ContrastHead', 'DeepLabV2Head', 'DenseCLNeck', 'PixelPropagation', 'PixProNeck',
+    'PrototypeContrastHead',
     'RPLResidualBlock', 'SepASPPFeatureHead', 'SePiCoProjectionHead'
 ]

@@ -31,6 +31,14 @@ class DeepLabV2Head(BaseDecodeHead):
         self.aspp_modules = ASPPModule(dilations, self.in_channels, self.out_channels,
                                        conv_cfg=self.conv_cfg, norm_cfg=None, act_cfg=None)
 
+    def _forward_feature(self, inputs):
+        """The classifier's input: the selected backbone map (SePiCo contrasts it)."""
+        return self._transform_inputs(inputs)
+
+    def cls_seg(self, feat):
+        """Class logits of a feature map: the sum of the dilated branches."""
+        return sum(self.aspp_modules(feat))
+
     def forward(self, inputs):
         """Class logits at the input feature's resolution."""
-        return sum(self.aspp_modules(self._transform_inputs(inputs)))
+        return self.cls_seg(self._forward_feature(inputs))
